@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command (README): builds what the tests need (cached outside the checkout), then runs them.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. tools/env.sh
+bash tools/setup.sh
+tools/nx run-many -t build artifact --outputStyle=stream
+npx vitest run "$@"
