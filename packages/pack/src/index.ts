@@ -19,7 +19,7 @@ export {
   packModule,
   type RootfsInput,
 } from './pack.js';
-export { type Bundle, readBundle } from './read.js';
+export { type Bundle, readBundle, readFooter } from './read.js';
 export {
   decodeRecords,
   encodeRecords,

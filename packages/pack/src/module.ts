@@ -182,41 +182,50 @@ export interface DataSegment {
   length: number;
 }
 
-/** Parses the data section's segment headers (offsets and where each segment's bytes are). */
-export function parseDataSegments(buf: Uint8Array, base = 0): DataSegment[] {
+/**
+ * Walks the data section's segment headers (offsets and where each segment's bytes are),
+ * reading only the headers: segment bytes are skipped, not read.
+ */
+export async function readDataSegments(src: ByteSource, data: Section): Promise<DataSegment[]> {
   const out: DataSegment[] = [];
-  let [count, p] = decodeU32(buf, 0);
+  let pos = data.contentStart;
+  let [count, n] = decodeU32(await src.read(pos, 5), 0);
+  pos += n;
   for (; count > 0; count--) {
+    // A segment header is small: flags, memory index, a constant expression, a length.
+    const h = await src.read(pos, 64);
+    let p = 0;
     let flags: number;
-    [flags, p] = decodeU32(buf, p);
+    [flags, p] = decodeU32(h, p);
     let memory = 0;
     let offset: number | null = null;
-    if (flags === 2) [memory, p] = decodeU32(buf, p);
+    if (flags === 2) [memory, p] = decodeU32(h, p);
     if (flags === 0 || flags === 2) {
-      const op = buf[p++];
+      const op = h[p++];
       if (op === 0x41) {
-        const [v, q] = decodeSigned(buf, p, 32);
+        const [v, q] = decodeSigned(h, p, 32);
         offset = Number(BigInt.asUintN(32, v));
         p = q;
       } else if (op === 0x42) {
-        const [v, q] = decodeSigned(buf, p, 64);
+        const [v, q] = decodeSigned(h, p, 64);
         offset = Number(v);
         p = q;
       } else {
         // Non-constant offsets (global.get and friends): skip the expression to its end.
-        while (buf[p] !== 0x0b) {
-          if (p >= buf.length) throw new WasmFormatError('unterminated data offset expression');
+        while (h[p] !== 0x0b) {
+          if (p >= h.length) throw new WasmFormatError('unsupported data offset expression');
           p++;
         }
       }
-      if (buf[p++] !== 0x0b) throw new WasmFormatError('data offset expression is not constant');
+      if (h[p++] !== 0x0b) throw new WasmFormatError('data offset expression is not constant');
     } else if (flags !== 1) {
       throw new WasmFormatError(`unknown data segment flags ${flags}`);
     }
     let len: number;
-    [len, p] = decodeU32(buf, p);
-    out.push({ offset, memory, dataPos: base + p, length: len });
-    p += len;
+    [len, p] = decodeU32(h, p);
+    out.push({ offset, memory, dataPos: pos + p, length: len });
+    pos += p + len;
+    if (pos > data.end) throw new WasmFormatError('data segment runs past the data section');
   }
   return out;
 }

@@ -5,7 +5,7 @@ import {
   type ByteSource,
   bufferSource,
   findMemory0,
-  parseDataSegments,
+  readDataSegments,
   SECTION,
   scanSections,
 } from './module.js';
@@ -30,7 +30,7 @@ async function readInitialMemory(src: ByteSource, addr: number, len: number): Pr
   const sections = await scanSections(src);
   const data = sections.find((s) => s.id === SECTION.data);
   if (!data) return out;
-  const segs = parseDataSegments(await src.read(data.contentStart, data.size), data.contentStart);
+  const segs = await readDataSegments(src, data);
   for (const seg of segs) {
     if (seg.offset === null || seg.memory !== 0) continue;
     const lo = Math.max(addr, seg.offset);
@@ -64,6 +64,23 @@ export async function readBundle(module: string | Uint8Array): Promise<Bundle> {
         ? null
         : await readInitialMemory(src, footer.rootfsOffset, footer.rootfsLength);
     return { pages, maxPages, footer, rootfs, config, records: decodeRecords(config) };
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** Reads only the footer of a module (null: bare module, no bundle). */
+export async function readFooter(module: string | Uint8Array): Promise<Footer | null> {
+  const fh = typeof module === 'string' ? await open(module, 'r') : undefined;
+  try {
+    const src = fh ? fileSource(fh, (await fh.stat()).size) : bufferSource(module as Uint8Array);
+    const what = typeof module === 'string' ? module : 'module';
+    const sections = await scanSections(src, what);
+    const mem = await findMemory0(src, sections, what);
+    if (!mem || mem.limits.min * WASM_PAGE < FOOTER_SIZE) return null;
+    return decodeFooter(
+      await readInitialMemory(src, mem.limits.min * WASM_PAGE - FOOTER_SIZE, FOOTER_SIZE),
+    );
   } finally {
     await fh?.close();
   }
