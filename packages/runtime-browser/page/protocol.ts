@@ -1,0 +1,30 @@
+// Messages between the page and the worker.
+
+export interface FileEntry {
+  /** Path relative to the mapped directory's root. */
+  path: string;
+  data: ArrayBuffer;
+}
+
+export interface DirSpec {
+  /** Where the directory appears in the container (the WASI preopen's name). */
+  guestPath: string;
+  files: FileEntry[];
+}
+
+export interface StartMessage {
+  type: 'start';
+  moduleUrl: string;
+  args: string[];
+  env: string[];
+  stdin: SharedArrayBuffer;
+  dirs: DirSpec[];
+}
+
+export type WorkerMessage =
+  | { type: 'progress'; loaded: number; total: number }
+  | { type: 'compiled'; ms: number }
+  | { type: 'started'; ms: number }
+  | { type: 'stdout' | 'stderr'; data: Uint8Array }
+  | { type: 'exit'; code: number; dirs: DirSpec[] }
+  | { type: 'error'; message: string };

@@ -1,0 +1,12 @@
+// @c2w/runtime-browser: runs a c2w WASI module in a browser page (Web Worker + WASI shim +
+// xterm.js/xterm-pty), and the Node side that writes or serves that page.
+export { PAGE_FILES, pageAssetsDir } from './assets.js';
+export {
+  type BrowserConfig,
+  checkWasm,
+  type WriteBundleOptions,
+  type WrittenBundle,
+  writeBrowserBundle,
+} from './bundle.js';
+export { contentType, ISOLATION_HEADERS } from './headers.js';
+export { type ServedBundle, type ServeOptions, serveBrowserBundle } from './server.js';
