@@ -29,6 +29,7 @@ interface WorkerScope {
 const ctx = self as unknown as WorkerScope;
 
 const ERRNO_SUCCESS = 0;
+const ERRNO_AGAIN = 6;
 const ERRNO_BADF = 8;
 const ERRNO_INVAL = 28;
 const ERRNO_NOSYS = 52;
@@ -96,8 +97,12 @@ class StdinFd extends Fd {
   constructor(private readonly ch: StdinChannel) {
     super();
   }
+  private flags = 0;
   override fd_read(size: number): { ret: number; data: Uint8Array } {
     if (available(this.ch) === 0 && !isClosed(this.ch)) {
+      // O_NONBLOCK (an emulator reading stdin from its main loop): no input yet is EAGAIN.
+      if ((this.flags & defs.FDFLAGS_NONBLOCK) !== 0)
+        return { ret: ERRNO_AGAIN, data: new Uint8Array() };
       flush();
       waitReadable(this.ch, Number.POSITIVE_INFINITY);
     }
@@ -105,9 +110,13 @@ class StdinFd extends Fd {
   }
   override fd_fdstat_get(): { ret: number; fdstat: defs.Fdstat | null } {
     // A character device without seek/tell rights: wasi-libc's isatty() says yes.
-    const st = new defs.Fdstat(defs.FILETYPE_CHARACTER_DEVICE, 0);
+    const st = new defs.Fdstat(defs.FILETYPE_CHARACTER_DEVICE, this.flags);
     st.fs_rights_base = BigInt(defs.RIGHTS_FD_READ | defs.RIGHTS_POLL_FD_READWRITE);
     return { ret: ERRNO_SUCCESS, fdstat: st };
+  }
+  override fd_fdstat_set_flags(flags: number): number {
+    this.flags = flags & defs.FDFLAGS_NONBLOCK;
+    return ERRNO_SUCCESS;
   }
   override fd_filestat_get(): { ret: number; filestat: defs.Filestat | null } {
     return { ret: ERRNO_SUCCESS, filestat: charDeviceStat(this.ino) };

@@ -215,6 +215,9 @@ describe('the page', () => {
     const slept = Number(/slept=(\d+)/.exec(await screen(page))?.[1]);
     expect(slept).toBeGreaterThanOrEqual(300);
     expect(slept).toBeLessThan(1500);
+    await page.keyboard.type('nonblock');
+    await page.keyboard.press('Enter');
+    await waitScreen(page, 'nonblock: EAGAIN');
     await page.keyboard.type('err to stderr');
     await page.keyboard.press('Enter');
     await page.keyboard.type('exit 7');
