@@ -1,0 +1,696 @@
+/**
+ * EROFS image writer (Linux fs/erofs on-disk format, 4 KiB blocks).
+ *
+ * Layout: block 0 holds the superblock at byte 1024, then the shared xattr area
+ * (xattr_blkaddr = 0), then inode records (meta_blkaddr = 0, nid = byte offset / 32). An inode
+ * record is the 32- or 64-byte inode, its inline xattrs and either its tail-packed data
+ * (FLAT_INLINE) or, for compressed files, the map header and the lcluster indexes. Records of
+ * at most one block never cross a block boundary; they are placed first-fit over a small window
+ * of partly filled blocks. File and directory data blocks follow the metadata, written in one
+ * sequential pass in inode order while file contents stream through.
+ */
+import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { FsImageError } from './errors.js';
+import { lz4CompressDestSize } from './lz4.js';
+import { compareBytes, type Inode, type PreparedTree, prepareTree, readContent } from './tree.js';
+import type { FsTree } from './types.js';
+
+const BLK = 4096;
+const BLKBITS = 12;
+const SB_OFFSET = 1024;
+const SB_SIZE = 128;
+const MAGIC = 0xe0f5e1e2;
+const FEATURE_COMPAT_MTIME = 0x2;
+const FEATURE_INCOMPAT_ZERO_PADDING = 0x1;
+const MAX_BLOCKS = 0xffffffff;
+
+const LAYOUT_FLAT_PLAIN = 0;
+const LAYOUT_COMPRESSED_FULL = 1;
+const LAYOUT_FLAT_INLINE = 2;
+
+const FT: Record<Inode['kind'], number> = {
+  file: 1,
+  dir: 2,
+  char: 3,
+  block: 4,
+  fifo: 5,
+  socket: 6,
+  symlink: 7,
+};
+
+/** Longest logical extent one 4 KiB compressed pcluster may decode to. */
+const MAX_EXTENT = 128 * 1024;
+/** Open meta blocks considered for first-fit placement. */
+const META_WINDOW = 16;
+
+export interface ErofsOptions {
+  /** 'lz4': regular files larger than one block are LZ4-compressed (4 KiB pclusters). */
+  compression?: 'lz4' | 'none';
+  /**
+   * Time compact (32-byte) inodes inherit. Default: the most common mtime in the tree, so that
+   * most inodes can be compact. Inodes with another mtime use the 64-byte form.
+   */
+  buildTime?: { sec: number; nsec: number };
+  /** Filesystem UUID (16 bytes). Default: all zero (reproducible). */
+  uuid?: Uint8Array;
+  /** Volume label, at most 16 bytes. */
+  volumeName?: string;
+  /** Refuse to write an image larger than this many bytes ("tree too big"). */
+  maxBytes?: number;
+}
+
+export interface ErofsResult {
+  bytes: number;
+  blocks: number;
+  inodes: number;
+  rootNid: number;
+}
+
+interface XattrEntry {
+  bytes: Uint8Array;
+  key: string;
+}
+
+interface Plan {
+  inode: Inode;
+  ino: number;
+  off: number;
+  extended: boolean;
+  layout: number;
+  /** Encoded xattr ibody (header, shared ids, inline entries), or empty. */
+  xattrBody: Uint8Array;
+  /** Bytes of data stored inline after the xattrs. */
+  tail: number;
+  recordSize: number;
+  /** Directories: the dirents per block and the directory size. */
+  dirBlocks?: { name: Uint8Array; inode: Inode }[][];
+  size: number;
+}
+
+const enc = new TextEncoder();
+
+function align(n: number, a: number): number {
+  return Math.ceil(n / a) * a;
+}
+
+function xattrNameParts(path: string, name: string): { index: number; suffix: Uint8Array } {
+  if (name === 'system.posix_acl_access') return { index: 2, suffix: new Uint8Array(0) };
+  if (name === 'system.posix_acl_default') return { index: 3, suffix: new Uint8Array(0) };
+  for (const [prefix, index] of [
+    ['user.', 1],
+    ['trusted.', 4],
+    ['security.', 6],
+  ] as const) {
+    if (name.startsWith(prefix) && name.length > prefix.length) {
+      const suffix = enc.encode(name.slice(prefix.length));
+      if (suffix.length > 255) {
+        throw new FsImageError(
+          `${JSON.stringify(path)}: xattr name ${JSON.stringify(name)} too long`,
+        );
+      }
+      return { index, suffix };
+    }
+  }
+  throw new FsImageError(
+    `${JSON.stringify(path)}: xattr ${JSON.stringify(name)} is not in a namespace EROFS stores (user., trusted., security., system.posix_acl_*)`,
+  );
+}
+
+function encodeXattr(path: string, name: string, value: Uint8Array): XattrEntry {
+  const { index, suffix } = xattrNameParts(path, name);
+  if (value.length > 0xffff) {
+    throw new FsImageError(
+      `${JSON.stringify(path)}: xattr ${JSON.stringify(name)} value too large`,
+    );
+  }
+  const bytes = new Uint8Array(align(4 + suffix.length + value.length, 4));
+  bytes[0] = suffix.length;
+  bytes[1] = index;
+  bytes[2] = value.length & 0xff;
+  bytes[3] = value.length >> 8;
+  bytes.set(suffix, 4);
+  bytes.set(value, 4 + suffix.length);
+  return { bytes, key: Buffer.from(bytes).toString('latin1') };
+}
+
+function encodeRdev(major: number, minor: number): number {
+  return ((minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12)) >>> 0;
+}
+
+function mostCommonMtime(inodes: Inode[]): { sec: number; nsec: number } {
+  const counts = new Map<string, number>();
+  let best = { sec: 0, nsec: 0 };
+  let bestCount = 0;
+  for (const i of inodes) {
+    const k = `${i.mtimeSec}.${i.mtimeNsec}`;
+    const c = (counts.get(k) ?? 0) + 1;
+    counts.set(k, c);
+    if (
+      c > bestCount ||
+      (c === bestCount &&
+        (i.mtimeSec < best.sec || (i.mtimeSec === best.sec && i.mtimeNsec < best.nsec)))
+    ) {
+      bestCount = c;
+      best = { sec: i.mtimeSec, nsec: i.mtimeNsec };
+    }
+  }
+  return best;
+}
+
+function dirBlocksOf(inode: Inode): {
+  blocks: { name: Uint8Array; inode: Inode }[][];
+  size: number;
+} {
+  const ents = [
+    { name: enc.encode('.'), inode },
+    { name: enc.encode('..'), inode: inode.parent ?? inode },
+    ...(inode.children ?? []),
+  ].sort((a, b) => compareBytes(a.name, b.name));
+  const blocks: { name: Uint8Array; inode: Inode }[][] = [];
+  let cur: { name: Uint8Array; inode: Inode }[] = [];
+  let used = 0;
+  for (const e of ents) {
+    const need = 12 + e.name.length;
+    if (used + need > BLK) {
+      blocks.push(cur);
+      cur = [];
+      used = 0;
+    }
+    cur.push(e);
+    used += need;
+  }
+  blocks.push(cur);
+  return { blocks, size: (blocks.length - 1) * BLK + used };
+}
+
+/** First-fit allocator of inode records in the metadata area. */
+class MetaAllocator {
+  open: { blk: number; used: number }[] = [];
+  nextBlk: number;
+  constructor(start: number) {
+    this.nextBlk = Math.ceil(start / BLK);
+    if (start % BLK) this.open.push({ blk: Math.floor(start / BLK), used: start % BLK });
+  }
+  alloc(size: number): number {
+    if (size > BLK) {
+      const off = this.nextBlk * BLK;
+      this.nextBlk += Math.ceil(size / BLK);
+      if (size % BLK) this.addOpen({ blk: this.nextBlk - 1, used: size % BLK });
+      return off;
+    }
+    for (let i = 0; i < this.open.length; i++) {
+      const o = this.open[i] as { blk: number; used: number };
+      const start = align(o.used, 32);
+      if (start + size <= BLK) {
+        o.used = start + size;
+        if (BLK - o.used < 32) this.open.splice(i, 1);
+        return o.blk * BLK + start;
+      }
+    }
+    const blk = this.nextBlk++;
+    this.addOpen({ blk, used: size });
+    return blk * BLK;
+  }
+  private addOpen(o: { blk: number; used: number }) {
+    if (BLK - o.used < 32) return;
+    this.open.push(o);
+    if (this.open.length > META_WINDOW) {
+      let worst = 0;
+      for (let i = 1; i < this.open.length; i++) {
+        if ((this.open[i]?.used ?? 0) > (this.open[worst]?.used ?? 0)) worst = i;
+      }
+      this.open.splice(worst, 1);
+    }
+  }
+}
+
+/** Sequential writer of the data area, buffered. */
+class DataWriter {
+  private buf = Buffer.alloc(4 << 20);
+  private len = 0;
+  constructor(
+    private fd: number,
+    public pos: number,
+    private limit: number,
+  ) {}
+  write(data: Uint8Array) {
+    let o = 0;
+    if (this.pos + data.length > this.limit) this.tooBig();
+    while (o < data.length) {
+      const n = Math.min(data.length - o, this.buf.length - this.len);
+      this.buf.set(data.subarray(o, o + n), this.len);
+      this.len += n;
+      this.pos += n;
+      o += n;
+      if (this.len === this.buf.length) this.flush();
+    }
+  }
+  pad() {
+    const r = this.pos % BLK;
+    if (r) this.write(new Uint8Array(BLK - r));
+  }
+  get block(): number {
+    return this.pos / BLK;
+  }
+  tooBig(): never {
+    throw new FsImageError(`tree too big: the image would exceed ${this.limit} bytes`);
+  }
+  flush() {
+    if (this.len) writeSync(this.fd, this.buf, 0, this.len, this.pos - this.len);
+    this.len = 0;
+  }
+}
+
+/** Buffers metadata blocks until every record placed in them is written. */
+class MetaWriter {
+  private bufs = new Map<number, Buffer>();
+  pending = new Map<number, number>();
+  constructor(
+    private fd: number,
+    private prefix: Uint8Array,
+  ) {}
+  reserve(off: number, size: number) {
+    for (let b = Math.floor(off / BLK); b <= Math.floor((off + size - 1) / BLK); b++) {
+      this.pending.set(b, (this.pending.get(b) ?? 0) + 1);
+    }
+  }
+  write(off: number, data: Uint8Array) {
+    let o = 0;
+    while (o < data.length) {
+      const b = Math.floor((off + o) / BLK);
+      const bo = (off + o) % BLK;
+      const n = Math.min(BLK - bo, data.length - o);
+      let buf = this.bufs.get(b);
+      if (!buf) {
+        buf = Buffer.alloc(BLK);
+        if (b * BLK < this.prefix.length) {
+          buf.set(this.prefix.subarray(b * BLK, Math.min((b + 1) * BLK, this.prefix.length)));
+        }
+        this.bufs.set(b, buf);
+      }
+      buf.set(data.subarray(o, o + n), bo);
+      o += n;
+    }
+    for (let b = Math.floor(off / BLK); b <= Math.floor((off + data.length - 1) / BLK); b++) {
+      const left = (this.pending.get(b) ?? 1) - 1;
+      this.pending.set(b, left);
+      if (left === 0) {
+        const buf = this.bufs.get(b);
+        if (buf) writeSync(this.fd, buf, 0, BLK, b * BLK);
+        this.bufs.delete(b);
+      }
+    }
+  }
+  finish() {
+    for (const [b, buf] of this.bufs) writeSync(this.fd, buf, 0, BLK, b * BLK);
+    this.bufs.clear();
+  }
+}
+
+function encodeInode(p: Plan, iu: number, buildTime: { sec: number; nsec: number }): Uint8Array {
+  const i = p.inode;
+  const icount = p.xattrBody.length ? 1 + (p.xattrBody.length - 12) / 4 : 0;
+  if (!p.extended) {
+    const b = new Uint8Array(32);
+    const v = new DataView(b.buffer);
+    v.setUint16(0, p.layout << 1, true);
+    v.setUint16(2, icount, true);
+    v.setUint16(4, i.mode, true);
+    v.setUint16(6, i.nlink, true);
+    v.setUint32(8, p.size, true);
+    v.setUint32(16, iu, true);
+    v.setUint32(20, p.ino, true);
+    v.setUint16(24, i.uid, true);
+    v.setUint16(26, i.gid, true);
+    void buildTime;
+    return b;
+  }
+  const b = new Uint8Array(64);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, 1 | (p.layout << 1), true);
+  v.setUint16(2, icount, true);
+  v.setUint16(4, i.mode, true);
+  v.setBigUint64(8, BigInt(p.size), true);
+  v.setUint32(16, iu, true);
+  v.setUint32(20, p.ino, true);
+  v.setUint32(24, i.uid, true);
+  v.setUint32(28, i.gid, true);
+  v.setBigUint64(32, BigInt.asUintN(64, BigInt(i.mtimeSec)), true);
+  v.setUint32(40, i.mtimeNsec, true);
+  v.setUint32(44, i.nlink, true);
+  return b;
+}
+
+/** Plans the whole image: inode forms, xattrs, record sizes and nids. */
+function plan(tree: PreparedTree, opts: ErofsOptions) {
+  const compress = opts.compression === 'lz4';
+  const buildTime = opts.buildTime ?? mostCommonMtime(tree.inodes);
+  // Xattrs: entries used by several inodes go to the shared area when that saves space.
+  const encoded = new Map<Inode, XattrEntry[]>();
+  const counts = new Map<string, { e: XattrEntry; n: number }>();
+  for (const inode of tree.inodes) {
+    const list = inode.xattrs.map((x) => encodeXattr(inode.path, x.name, x.value));
+    encoded.set(inode, list);
+    for (const e of list) {
+      const c = counts.get(e.key);
+      if (c) c.n++;
+      else counts.set(e.key, { e, n: 1 });
+    }
+  }
+  const shared = [...counts.values()]
+    .filter((c) => c.n >= 2 && (c.n - 1) * c.e.bytes.length > 4 * c.n)
+    .map((c) => c.e)
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const sharedStart = SB_OFFSET + SB_SIZE;
+  const sharedId = new Map<string, number>();
+  let sharedSize = 0;
+  for (const e of shared) {
+    sharedId.set(e.key, (sharedStart + sharedSize) / 4);
+    sharedSize += e.bytes.length;
+  }
+  const prefix = new Uint8Array(sharedStart + sharedSize);
+  {
+    let o = sharedStart;
+    for (const e of shared) {
+      prefix.set(e.bytes, o);
+      o += e.bytes.length;
+    }
+  }
+
+  const alloc = new MetaAllocator(align(prefix.length, 32));
+  const plans: Plan[] = [];
+  let ino = 0;
+  for (const inode of tree.inodes) {
+    const list = encoded.get(inode) ?? [];
+    let xattrBody: Uint8Array = new Uint8Array(0);
+    if (list.length) {
+      const sharedIds: number[] = [];
+      const inline: XattrEntry[] = [];
+      for (const e of list) {
+        const id = sharedId.get(e.key);
+        if (id !== undefined) sharedIds.push(id);
+        else inline.push(e);
+      }
+      if (sharedIds.length > 255) {
+        throw new FsImageError(`${JSON.stringify(inode.path)}: too many xattrs`);
+      }
+      const len = 12 + 4 * sharedIds.length + inline.reduce((s, e) => s + e.bytes.length, 0);
+      if ((len - 12) / 4 + 1 > 0xffff) {
+        throw new FsImageError(`${JSON.stringify(inode.path)}: xattrs too large`);
+      }
+      xattrBody = new Uint8Array(len);
+      const v = new DataView(xattrBody.buffer);
+      xattrBody[4] = sharedIds.length;
+      let o = 12;
+      for (const id of sharedIds) {
+        v.setUint32(o, id, true);
+        o += 4;
+      }
+      for (const e of inline) {
+        xattrBody.set(e.bytes, o);
+        o += e.bytes.length;
+      }
+    }
+    let size = inode.size;
+    let dirBlocks: Plan['dirBlocks'];
+    if (inode.kind === 'dir') {
+      const d = dirBlocksOf(inode);
+      dirBlocks = d.blocks;
+      size = d.size;
+    }
+    const extended =
+      inode.uid > 0xffff ||
+      inode.gid > 0xffff ||
+      inode.nlink > 0xffff ||
+      size > 0xffffffff ||
+      inode.mtimeSec !== buildTime.sec ||
+      inode.mtimeNsec !== buildTime.nsec;
+    const metaSize = (extended ? 64 : 32) + xattrBody.length;
+    let layout = LAYOUT_FLAT_PLAIN;
+    let tail = 0;
+    let recordSize = metaSize;
+    const hasData = inode.kind === 'file' || inode.kind === 'dir' || inode.kind === 'symlink';
+    if (compress && inode.kind === 'file' && size > BLK) {
+      layout = LAYOUT_COMPRESSED_FULL;
+      recordSize = align(metaSize, 8) + 16 + 8 * Math.ceil(size / BLK);
+    } else if (hasData && size % BLK !== 0 && metaSize + (size % BLK) <= BLK) {
+      layout = LAYOUT_FLAT_INLINE;
+      tail = size % BLK;
+      recordSize = metaSize + tail;
+    }
+    const off = alloc.alloc(recordSize);
+    ino++;
+    plans.push({
+      inode,
+      ino,
+      off,
+      extended,
+      layout,
+      xattrBody,
+      tail,
+      recordSize,
+      size,
+      ...(dirBlocks ? { dirBlocks } : {}),
+    });
+  }
+  const rootNid = (plans[0] as Plan).off / 32;
+  if (rootNid > 0xffff) throw new FsImageError('tree too big: root inode beyond nid 65535');
+  return { plans, prefix, buildTime, metaBlocks: alloc.nextBlk, compress };
+}
+
+function encodeDirBlock(
+  ents: { name: Uint8Array; inode: Inode }[],
+  nidOf: Map<Inode, number>,
+  len: number,
+): Uint8Array {
+  const b = new Uint8Array(len);
+  const v = new DataView(b.buffer);
+  let nameoff = 12 * ents.length;
+  ents.forEach((e, i) => {
+    const nid = nidOf.get(e.inode) as number;
+    v.setUint32(i * 12, nid % 0x100000000, true);
+    v.setUint32(i * 12 + 4, Math.floor(nid / 0x100000000), true);
+    v.setUint16(i * 12 + 8, nameoff, true);
+    b[i * 12 + 10] = FT[e.inode.kind];
+    b.set(e.name, nameoff);
+    nameoff += e.name.length;
+  });
+  return b;
+}
+
+function tempPath(outPath: string): string {
+  return join(
+    dirname(outPath),
+    `.${basename(outPath)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`,
+  );
+}
+
+/** Writes `tree` as an EROFS image to `outPath` (via a temporary file renamed at the end). */
+export async function writeErofs(
+  tree: FsTree,
+  outPath: string,
+  options: ErofsOptions = {},
+): Promise<ErofsResult> {
+  const prepared = prepareTree(tree);
+  const { plans, prefix, buildTime, metaBlocks, compress } = plan(prepared, options);
+  const nidOf = new Map<Inode, number>();
+  for (const p of plans) nidOf.set(p.inode, p.off / 32);
+  const limit = Math.min(options.maxBytes ?? Number.POSITIVE_INFINITY, MAX_BLOCKS * BLK);
+  if (metaBlocks * BLK > limit) {
+    throw new FsImageError(`tree too big: the image would exceed ${limit} bytes`);
+  }
+
+  const tmp = tempPath(outPath);
+  const fd = openSync(tmp, 'w');
+  let ok = false;
+  try {
+    writeSync(fd, prefix, 0, prefix.length, 0);
+    const meta = new MetaWriter(fd, prefix);
+    for (const p of plans) meta.reserve(p.off, p.recordSize);
+    const data = new DataWriter(fd, metaBlocks * BLK, limit);
+
+    for (const p of plans) {
+      const inode = p.inode;
+      let iu = 0;
+      let tailBytes: Uint8Array | undefined;
+      let extra: Uint8Array | undefined;
+      if (inode.kind === 'char' || inode.kind === 'block') {
+        iu = encodeRdev(inode.rdevMajor, inode.rdevMinor);
+      } else if (p.layout === LAYOUT_COMPRESSED_FULL) {
+        const r = await writeCompressed(p, data);
+        iu = r.blocks;
+        extra = r.indexes;
+      } else if (inode.kind === 'dir' || inode.kind === 'symlink' || inode.kind === 'file') {
+        const fullLen = p.layout === LAYOUT_FLAT_INLINE ? p.size - p.tail : p.size;
+        const startBlock = data.block;
+        tailBytes = p.tail ? new Uint8Array(p.tail) : undefined;
+        let pos = 0;
+        const put = (c: Uint8Array) => {
+          if (pos < fullLen) {
+            const n = Math.min(c.length, fullLen - pos);
+            data.write(n === c.length ? c : c.subarray(0, n));
+            if (n < c.length) (tailBytes as Uint8Array).set(c.subarray(n), 0);
+          } else {
+            (tailBytes as Uint8Array).set(c, pos - fullLen);
+          }
+          pos += c.length;
+        };
+        if (inode.kind === 'dir') {
+          const blocks = p.dirBlocks ?? [];
+          blocks.forEach((ents, i) => {
+            const len = i === blocks.length - 1 ? p.size - i * BLK : BLK;
+            put(encodeDirBlock(ents, nidOf, len));
+          });
+        } else if (inode.kind === 'symlink') {
+          put(inode.target as Uint8Array);
+        } else {
+          for await (const c of readContent(inode)) put(c);
+        }
+        data.pad();
+        if (fullLen > 0) iu = startBlock;
+      }
+      const head = encodeInode(p, iu, buildTime);
+      const rec = new Uint8Array(p.recordSize);
+      rec.set(head, 0);
+      rec.set(p.xattrBody, head.length);
+      if (tailBytes) rec.set(tailBytes, head.length + p.xattrBody.length);
+      if (extra) rec.set(extra, align(head.length + p.xattrBody.length, 8));
+      meta.write(p.off, rec);
+    }
+    data.flush();
+    meta.finish();
+    const blocks = data.block;
+    if (blocks > MAX_BLOCKS) data.tooBig();
+    // Superblock.
+    const sb = new Uint8Array(SB_SIZE);
+    const v = new DataView(sb.buffer);
+    v.setUint32(0, MAGIC, true);
+    v.setUint32(8, FEATURE_COMPAT_MTIME, true);
+    sb[12] = BLKBITS;
+    v.setUint16(14, (plans[0] as Plan).off / 32, true);
+    v.setBigUint64(16, BigInt(plans.length), true);
+    v.setBigUint64(24, BigInt.asUintN(64, BigInt(buildTime.sec)), true);
+    v.setUint32(32, buildTime.nsec, true);
+    v.setUint32(36, blocks, true);
+    if (options.uuid) sb.set(options.uuid.subarray(0, 16), 48);
+    if (options.volumeName) sb.set(enc.encode(options.volumeName).subarray(0, 16), 64);
+    v.setUint32(80, compress ? FEATURE_INCOMPAT_ZERO_PADDING : 0, true);
+    writeSync(fd, sb, 0, SB_SIZE, SB_OFFSET);
+    ftruncateSync(fd, blocks * BLK);
+    closeSync(fd);
+    renameSync(tmp, outPath);
+    ok = true;
+    return {
+      bytes: blocks * BLK,
+      blocks,
+      inodes: plans.length,
+      rootNid: (plans[0] as Plan).off / 32,
+    };
+  } finally {
+    if (!ok) {
+      try {
+        closeSync(fd);
+      } catch {}
+      try {
+        unlinkSync(tmp);
+      } catch {}
+    }
+  }
+}
+
+/**
+ * Writes one file LZ4-compressed in 4 KiB pclusters (fixed-size output, data right-aligned in
+ * its block: the ZERO_PADDING feature). Extents that do not shrink are stored as plain blocks.
+ * Returns the full lcluster index array (with the 16 leading header bytes) and the block count.
+ */
+async function writeCompressed(
+  p: Plan,
+  data: DataWriter,
+): Promise<{ indexes: Uint8Array; blocks: number }> {
+  const size = p.size;
+  const nl = Math.ceil(size / BLK);
+  const idx = new Uint8Array(16 + 8 * nl);
+  const iv = new DataView(idx.buffer);
+  // z_erofs_map_header: no advise flags, LZ4 for HEAD1, 4 KiB lclusters.
+  iv.setUint16(4, 0, true);
+  idx[6] = 0;
+  idx[7] = 0;
+  // Extents: [start, end) with type and blkaddr.
+  const heads: { start: number; plain: boolean; blk: number }[] = [];
+  let win = Buffer.alloc(2 * MAX_EXTENT);
+  let winStart = 0; // file offset of win[0]
+  let winLen = 0;
+  let pos = 0; // file offset of next extent
+  let blocks = 0;
+  const out = new Uint8Array(BLK);
+  const emit = (final: boolean) => {
+    while (pos - winStart < winLen && (final || winLen - (pos - winStart) >= MAX_EXTENT)) {
+      const from = pos - winStart;
+      const avail = Math.min(winLen - from, MAX_EXTENT);
+      const r = lz4CompressDestSize(win, from, from + avail, out, BLK);
+      const blk = data.block;
+      if (r.consumed > BLK) {
+        const block = new Uint8Array(BLK);
+        block.set(out.subarray(0, r.written), BLK - r.written);
+        data.write(block);
+        heads.push({ start: pos, plain: false, blk });
+        pos += r.consumed;
+      } else {
+        const n = Math.min(BLK, winLen - from);
+        data.write(win.subarray(from, from + n));
+        data.pad();
+        heads.push({ start: pos, plain: true, blk });
+        pos += n;
+      }
+      blocks++;
+    }
+    // Slide the window.
+    const keep = pos - winStart;
+    if (keep > 0 && !final) {
+      win.copy(win, 0, keep, winLen);
+      winLen -= keep;
+      winStart = pos;
+    }
+  };
+  for await (const c of readContent(p.inode)) {
+    let o = 0;
+    while (o < c.length) {
+      if (winLen === win.length) {
+        const bigger = Buffer.alloc(win.length * 2);
+        win.copy(bigger, 0, 0, winLen);
+        win = bigger;
+      }
+      const n = Math.min(c.length - o, win.length - winLen);
+      win.set(c.subarray(o, o + n), winLen);
+      winLen += n;
+      o += n;
+      if (winLen === win.length) emit(false);
+    }
+  }
+  emit(true);
+  // Indexes: one per lcluster.
+  let h = 0;
+  for (let lcn = 0; lcn < nl; lcn++) {
+    const o = 16 + 8 * lcn;
+    while (
+      h + 1 < heads.length &&
+      Math.floor((heads[h + 1] as { start: number }).start / BLK) <= lcn
+    )
+      h++;
+    const head = heads[h] as { start: number; plain: boolean; blk: number };
+    if (Math.floor(head.start / BLK) === lcn) {
+      iv.setUint16(o, head.plain ? 0 : 1, true);
+      iv.setUint16(o + 2, head.start % BLK, true);
+      iv.setUint32(o + 4, head.blk, true);
+    } else {
+      const next = heads[h + 1];
+      const nextLcn = next ? Math.floor(next.start / BLK) : nl;
+      iv.setUint16(o, 2, true);
+      iv.setUint16(o + 2, 0, true);
+      iv.setUint16(o + 4, Math.min(lcn - Math.floor(head.start / BLK), 0xffff), true);
+      iv.setUint16(o + 6, Math.min(nextLcn - lcn, 0xffff), true);
+    }
+  }
+  return { indexes: idx, blocks };
+}

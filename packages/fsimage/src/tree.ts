@@ -1,0 +1,318 @@
+import { FsImageError } from './errors.js';
+import type { ContentSource, FsEntry, FsTree } from './types.js';
+
+/** Kinds of inodes (a hardlink is a second name for an existing inode). */
+export type InodeKind = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+export const S_IFMT: Record<InodeKind, number> = {
+  file: 0o100000,
+  dir: 0o040000,
+  symlink: 0o120000,
+  char: 0o020000,
+  block: 0o060000,
+  fifo: 0o010000,
+  socket: 0o140000,
+};
+
+export interface Xattr {
+  name: string;
+  value: Uint8Array;
+}
+
+export interface DirChild {
+  name: Uint8Array;
+  inode: Inode;
+}
+
+export interface Inode {
+  kind: InodeKind;
+  /** First path that names this inode (for error messages). */
+  path: string;
+  /** Full st_mode (type bits | permission bits). */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtimeSec: number;
+  mtimeNsec: number;
+  /** Sorted by name. */
+  xattrs: Xattr[];
+  /** Regular files: declared size; symlinks: target length; others: 0 (dirs: computed later). */
+  size: number;
+  target?: Uint8Array;
+  rdevMajor: number;
+  rdevMinor: number;
+  nlink: number;
+  entry?: FsEntry;
+  /** Directories: children sorted by name bytes (no '.' / '..'). */
+  children?: DirChild[];
+  parent?: Inode;
+}
+
+export interface PreparedTree {
+  root: Inode;
+  /** Every inode once, depth-first pre-order, children in name order; root first. */
+  inodes: Inode[];
+  /** Every (path, inode) pair, depth-first pre-order (hardlinks appear once per name). */
+  paths: { path: string; inode: Inode }[];
+}
+
+const encoder = new TextEncoder();
+const MAX_NAME = 255;
+
+export function entriesOf(tree: FsTree): Iterable<readonly [string, FsEntry]> {
+  if (!Array.isArray(tree) && typeof (tree as { entries?: unknown }).entries === 'function') {
+    return (tree as { entries(): Iterable<readonly [string, FsEntry]> }).entries();
+  }
+  return tree as Iterable<readonly [string, FsEntry]>;
+}
+
+function checkName(path: string, name: string): Uint8Array {
+  if (name.includes('\0')) throw new FsImageError(`${JSON.stringify(path)}: name contains NUL`);
+  if (name.includes('/')) throw new FsImageError(`${JSON.stringify(path)}: name contains '/'`);
+  if (name === '' || name === '.' || name === '..') {
+    throw new FsImageError(`${JSON.stringify(path)}: invalid path (empty, '.' or '..' component)`);
+  }
+  const bytes = encoder.encode(name);
+  if (bytes.length > MAX_NAME) {
+    throw new FsImageError(
+      `${JSON.stringify(path)}: name is ${bytes.length} bytes, longer than ${MAX_NAME}`,
+    );
+  }
+  return bytes;
+}
+
+/** Splits a normalized absolute path into checked components ('/' -> []). */
+export function splitPath(path: string): string[] {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new FsImageError(`${JSON.stringify(path)}: path is not absolute`);
+  }
+  if (path.includes('\0')) throw new FsImageError(`${JSON.stringify(path)}: name contains NUL`);
+  if (path === '/') return [];
+  const parts = path.slice(1).split('/');
+  for (const p of parts) checkName(path, p);
+  return parts;
+}
+
+function checkInt(path: string, what: string, v: unknown, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new FsImageError(`${JSON.stringify(path)}: ${what} ${String(v)} out of range`);
+  }
+  return v;
+}
+
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+function makeInode(path: string, e: FsEntry, kind: InodeKind): Inode {
+  const mode = checkInt(path, 'mode', e.mode, 0xffffffff) & 0o7777;
+  const uid = checkInt(path, 'uid', e.uid, 0xffffffff);
+  const gid = checkInt(path, 'gid', e.gid, 0xffffffff);
+  const sec = e.mtime?.sec ?? 0;
+  const nsec = e.mtime?.nsec ?? 0;
+  if (!Number.isSafeInteger(sec)) throw new FsImageError(`${JSON.stringify(path)}: bad mtime`);
+  checkInt(path, 'mtime nsec', nsec, 999_999_999);
+  const xattrs: Xattr[] = [];
+  if (e.xattrs) {
+    for (const [name, value] of e.xattrs) xattrs.push({ name, value });
+    xattrs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+  const inode: Inode = {
+    kind,
+    path,
+    mode: S_IFMT[kind] | mode,
+    uid,
+    gid,
+    mtimeSec: sec,
+    mtimeNsec: nsec,
+    xattrs,
+    size: 0,
+    rdevMajor: 0,
+    rdevMinor: 0,
+    nlink: 1,
+    entry: e,
+  };
+  if (kind === 'file') {
+    inode.size = checkInt(path, 'size', e.size ?? 0, Number.MAX_SAFE_INTEGER);
+    if (inode.size > 0 && typeof e.openContent !== 'function') {
+      throw new FsImageError(`${JSON.stringify(path)}: regular file without content`);
+    }
+  } else if (kind === 'symlink') {
+    if (typeof e.linkTarget !== 'string' || e.linkTarget === '') {
+      throw new FsImageError(`${JSON.stringify(path)}: symlink without target`);
+    }
+    if (e.linkTarget.includes('\0')) {
+      throw new FsImageError(`${JSON.stringify(path)}: symlink target contains NUL`);
+    }
+    inode.target = encoder.encode(e.linkTarget);
+    if (inode.target.length > 4095) {
+      throw new FsImageError(`${JSON.stringify(path)}: symlink target longer than 4095 bytes`);
+    }
+    inode.size = inode.target.length;
+  } else if (kind === 'char' || kind === 'block') {
+    inode.rdevMajor = checkInt(path, 'device major', e.rdev?.major ?? 0, 0xfff);
+    inode.rdevMinor = checkInt(path, 'device minor', e.rdev?.minor ?? 0, 0xfffff);
+  } else if (kind === 'dir') {
+    inode.children = [];
+    inode.nlink = 2;
+  }
+  return inode;
+}
+
+const KINDS = new Set(['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket']);
+
+/** Validates a tree and builds its inode graph. Deterministic: order of the input is irrelevant. */
+export function prepareTree(tree: FsTree): PreparedTree {
+  const byPath = new Map<string, FsEntry>();
+  for (const [rawPath, entry] of entriesOf(tree)) {
+    splitPath(rawPath);
+    if (byPath.has(rawPath)) throw new FsImageError(`${JSON.stringify(rawPath)}: duplicate path`);
+    if (!entry || typeof entry !== 'object') {
+      throw new FsImageError(`${JSON.stringify(rawPath)}: entry is not an object`);
+    }
+    byPath.set(rawPath, entry);
+  }
+  const rootEntry = byPath.get('/');
+  if (rootEntry && rootEntry.type !== 'dir') {
+    throw new FsImageError(`"/": root is a ${rootEntry.type}, not a directory`);
+  }
+  const defaultDir: FsEntry = {
+    type: 'dir',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime: { sec: 0, nsec: 0 },
+  };
+  const root = makeInode('/', rootEntry ?? defaultDir, 'dir');
+  const inodeOf = new Map<string, Inode>([['/', root]]);
+  const childMaps = new Map<Inode, Map<string, DirChild>>([[root, new Map()]]);
+
+  const ensureDir = (parts: string[]): Inode => {
+    let cur = root;
+    let p = '';
+    for (const part of parts) {
+      p += `/${part}`;
+      let next = inodeOf.get(p);
+      if (!next) {
+        const e = byPath.get(p);
+        if (e && e.type !== 'dir') {
+          throw new FsImageError(`${JSON.stringify(p)}: is a ${e.type} but has children`);
+        }
+        next = makeInode(p, e ?? defaultDir, 'dir');
+        inodeOf.set(p, next);
+        childMaps.set(next, new Map());
+        addChild(cur, part, next, p);
+      } else if (next.kind !== 'dir') {
+        throw new FsImageError(`${JSON.stringify(p)}: is a ${next.kind} but has children`);
+      }
+      cur = next;
+    }
+    return cur;
+  };
+  const addChild = (dir: Inode, name: string, inode: Inode, path: string) => {
+    const m = childMaps.get(dir) as Map<string, DirChild>;
+    if (m.has(name)) throw new FsImageError(`${JSON.stringify(path)}: duplicate path`);
+    m.set(name, { name: checkName(path, name), inode });
+    if (inode.kind === 'dir') dir.nlink++;
+  };
+
+  const sortedPaths = [...byPath.keys()].sort();
+  const hardlinks: [string, FsEntry][] = [];
+  for (const path of sortedPaths) {
+    if (path === '/') continue;
+    const e = byPath.get(path) as FsEntry;
+    if (e.type === 'hardlink') {
+      hardlinks.push([path, e]);
+      continue;
+    }
+    if (!KINDS.has(e.type)) {
+      throw new FsImageError(
+        `${JSON.stringify(path)}: unknown entry type ${JSON.stringify(e.type)}`,
+      );
+    }
+    const parts = splitPath(path);
+    const name = parts.pop() as string;
+    if (e.type === 'dir') {
+      ensureDir([...parts, name]);
+      continue;
+    }
+    const parent = ensureDir(parts);
+    const inode = makeInode(path, e, e.type as InodeKind);
+    inodeOf.set(path, inode);
+    addChild(parent, name, inode, path);
+  }
+  for (const [path, e] of hardlinks) {
+    let target = e.linkTarget;
+    const seen = new Set<string>([path]);
+    let resolved: Inode | undefined;
+    while (typeof target === 'string') {
+      if (seen.has(target)) throw new FsImageError(`${JSON.stringify(path)}: hardlink loop`);
+      seen.add(target);
+      resolved = inodeOf.get(target);
+      if (resolved) break;
+      const te = byPath.get(target);
+      if (te?.type !== 'hardlink') break;
+      target = te.linkTarget;
+    }
+    if (!resolved) {
+      throw new FsImageError(
+        `${JSON.stringify(path)}: hardlink target ${JSON.stringify(e.linkTarget)} does not exist`,
+      );
+    }
+    if (resolved.kind === 'dir') {
+      throw new FsImageError(`${JSON.stringify(path)}: hardlink to a directory`);
+    }
+    const parts = splitPath(path);
+    const name = parts.pop() as string;
+    const parent = ensureDir(parts);
+    addChild(parent, name, resolved, path);
+    resolved.nlink++;
+    if (resolved.nlink > 0xffffffff)
+      throw new FsImageError(`${JSON.stringify(path)}: too many links`);
+  }
+
+  for (const [dir, m] of childMaps) {
+    dir.children = [...m.values()].sort((a, b) => compareBytes(a.name, b.name));
+  }
+  const inodes: Inode[] = [];
+  const paths: { path: string; inode: Inode }[] = [];
+  const seen = new Set<Inode>();
+  const walk = (inode: Inode, path: string) => {
+    paths.push({ path, inode });
+    if (seen.has(inode)) return;
+    seen.add(inode);
+    inodes.push(inode);
+    for (const c of inode.children ?? []) {
+      c.inode.parent ??= inode;
+      walk(c.inode, `${path === '/' ? '' : path}/${new TextDecoder().decode(c.name)}`);
+    }
+  };
+  walk(root, '/');
+  root.parent = root;
+  return { root, inodes, paths };
+}
+
+/** Reads a file's content, checking it has exactly the declared size. Yields the chunks. */
+export async function* readContent(inode: Inode): AsyncGenerator<Uint8Array> {
+  if (inode.size === 0 && !inode.entry?.openContent) return;
+  const open = inode.entry?.openContent;
+  if (!open) throw new FsImageError(`${JSON.stringify(inode.path)}: regular file without content`);
+  const src: ContentSource = await open.call(inode.entry);
+  let got = 0;
+  for await (const chunk of src as AsyncIterable<Uint8Array>) {
+    const c = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+    got += c.length;
+    if (got > inode.size) break;
+    if (c.length) yield c;
+  }
+  if (got !== inode.size) {
+    throw new FsImageError(
+      `${JSON.stringify(inode.path)}: file changed size while read (declared ${inode.size} bytes, read ${got > inode.size ? 'more' : got})`,
+    );
+  }
+}
