@@ -1,0 +1,1225 @@
+/* RV64IMAFDC interpreter. Designed for wasm: one switch, no setjmp (faults are return codes),
+ * loads/stores through a direct-mapped software TLB holding host addends, instruction fetch
+ * from a cached host pointer to the current code page. */
+#include "cpu.h"
+#include "softfp.h"
+#include <string.h>
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define PTE_V 1
+#define PTE_R 2
+#define PTE_W 4
+#define PTE_X 8
+#define PTE_U 16
+#define PTE_G 32
+#define PTE_A 64
+#define PTE_D 128
+
+#define SSTATUS_MASK \
+  (MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_FS | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL | \
+   MSTATUS_SD)
+#define MSTATUS_WMASK \
+  (MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP | MSTATUS_MPP | MSTATUS_FS | \
+   MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR)
+
+static inline uint64_t ld64h(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static inline uint32_t ld32h(const void *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint16_t ld16h(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline void st64h(void *p, uint64_t v) { memcpy(p, &v, 8); }
+static inline void st32h(void *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void st16h(void *p, uint16_t v) { memcpy(p, &v, 2); }
+
+void rv_tlb_flush(RVCPU *s) {
+  memset(s->tlb_r, 0xff, sizeof(s->tlb_r));
+  memset(s->tlb_w, 0xff, sizeof(s->tlb_w));
+  memset(s->tlb_x, 0xff, sizeof(s->tlb_x));
+}
+
+static void tlb_flush_page(RVCPU *s, uint64_t va) {
+  uint64_t tag = va & ~0xfffULL;
+  unsigned i = (va >> 12) & (TLB_SIZE - 1);
+  for (int k = 0; k < TLB_SETS; k++) {
+    if (s->tlb_r[k][i].tag == tag) s->tlb_r[k][i].tag = ~0ULL;
+    if (s->tlb_w[k][i].tag == tag) s->tlb_w[k][i].tag = ~0ULL;
+    if (s->tlb_x[k][i].tag == tag) s->tlb_x[k][i].tag = ~0ULL;
+  }
+}
+
+static inline int data_priv(RVCPU *s) {
+  if (s->priv == 3 && (s->mstatus & MSTATUS_MPRV)) return (int)((s->mstatus >> MSTATUS_MPP_SHIFT) & 3);
+  return s->priv;
+}
+
+static void update_sets(RVCPU *s) {
+  int dp = data_priv(s);
+  s->dset = dp == 3 ? 3 : dp == 1 ? ((s->mstatus & MSTATUS_SUM) ? 2 : 1) : 0;
+  s->cset = s->priv == 3 ? 3 : s->priv == 1 ? 1 : 0;
+}
+
+void rv_set_priv(RVCPU *s, int priv) {
+  s->priv = priv;
+  update_sets(s);
+}
+
+void rv_init(RVCPU *s, uint8_t *ram, uint64_t ram_base, uint64_t ram_size) {
+  memset(s, 0, sizeof(*s));
+  s->ram = ram;
+  s->ram_base = ram_base;
+  s->ram_size = ram_size;
+  s->priv = 3;
+  s->misa = (2ULL << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) |
+            (1 << 20);
+  s->mstatus = (2ULL << 32) | (2ULL << 34);
+  s->load_res = ~0ULL;
+  rv_tlb_flush(s);
+  update_sets(s);
+}
+
+uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
+  if (pa >= s->ram_base && pa - s->ram_base <= s->ram_size && len <= s->ram_size - (pa - s->ram_base))
+    return s->ram + (pa - s->ram_base);
+  return NULL;
+}
+
+/* ---- address translation ---- */
+enum { ACC_R = 0, ACC_W = 1, ACC_X = 2 };
+
+static int fault_cause(int acc) {
+  return acc == ACC_X ? CAUSE_FETCH_PAGE_FAULT : acc == ACC_W ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT;
+}
+static int access_cause(int acc) {
+  return acc == ACC_X ? CAUSE_FETCH_ACCESS : acc == ACC_W ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS;
+}
+
+/* returns 0 or an exception cause */
+static int translate(RVCPU *s, uint64_t va, int acc, int priv, uint64_t *pa) {
+  int mode = (int)(s->satp >> 60);
+  if (priv == 3 || mode == 0) {
+    *pa = va;
+    return 0;
+  }
+  int levels = mode == 8 ? 3 : 4;
+  int vabits = 12 + 9 * levels;
+  if ((uint64_t)((int64_t)(va << (64 - vabits)) >> (64 - vabits)) != va) return fault_cause(acc);
+  uint64_t a = (s->satp & ((1ULL << 44) - 1)) << 12;
+  for (int i = levels - 1; i >= 0; i--) {
+    uint64_t pte_addr = a + (((va >> (12 + 9 * i)) & 511) << 3);
+    uint8_t *pp = rv_phys_ptr(s, pte_addr, 8);
+    if (!pp) return access_cause(acc);
+    uint64_t pte = ld64h(pp);
+    if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54)) return fault_cause(acc);
+    uint64_t ppn = (pte >> 10) & ((1ULL << 44) - 1);
+    if (pte & (PTE_R | PTE_X)) {
+      if (priv == 0 && !(pte & PTE_U)) return fault_cause(acc);
+      if (priv == 1 && (pte & PTE_U) && (acc == ACC_X || !(s->mstatus & MSTATUS_SUM))) return fault_cause(acc);
+      if (acc == ACC_R && !((pte & PTE_R) || ((s->mstatus & MSTATUS_MXR) && (pte & PTE_X))))
+        return fault_cause(acc);
+      if (acc == ACC_W && !(pte & PTE_W)) return fault_cause(acc);
+      if (acc == ACC_X && !(pte & PTE_X)) return fault_cause(acc);
+      if (i > 0 && (ppn & ((1ULL << (9 * i)) - 1))) return fault_cause(acc);
+      uint64_t npte = pte | PTE_A | (acc == ACC_W ? PTE_D : 0);
+      if (npte != pte) st64h(pp, npte);
+      uint64_t pgmask = (1ULL << (12 + 9 * i)) - 1;
+      *pa = ((ppn << 12) & ~pgmask) | (va & pgmask);
+      return 0;
+    }
+    a = ppn << 12;
+  }
+  return fault_cause(acc);
+}
+
+/* translate and, for RAM, fill the TLB. Returns 0 and host pointer (or NULL + *pa for MMIO). */
+static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa_out) {
+  int priv = acc == ACC_X ? s->priv : data_priv(s);
+  uint64_t pa;
+  int c = translate(s, va, acc, priv, &pa);
+  if (c) return c;
+  *pa_out = pa;
+  uint8_t *h = rv_phys_ptr(s, pa & ~0xfffULL, 4096);
+  if (!h) {
+    *host = NULL;
+    return 0;
+  }
+  int set = acc == ACC_X ? s->cset : s->dset;
+  TLBEntry *e = acc == ACC_X ? s->tlb_x[set] : acc == ACC_W ? s->tlb_w[set] : s->tlb_r[set];
+  e += (va >> 12) & (TLB_SIZE - 1);
+  e->tag = va & ~0xfffULL;
+  e->addend = (uint64_t)(uintptr_t)h - (va & ~0xfffULL);
+  *host = h + (va & 0xfff);
+  return 0;
+}
+
+static int load_slow(RVCPU *s, uint64_t va, int size, uint64_t *val, uint64_t *tval) {
+  if (va & (size - 1)) {
+    /* misaligned: byte by byte (handled in "hardware") */
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++) {
+      uint64_t b;
+      int c = load_slow(s, va + i, 1, &b, tval);
+      if (c) return c;
+      v |= b << (8 * i);
+    }
+    *val = v;
+    return 0;
+  }
+  uint8_t *h;
+  uint64_t pa;
+  int c = tlb_fill(s, va, ACC_R, &h, &pa);
+  if (c) {
+    *tval = va;
+    return c;
+  }
+  if (h) {
+    switch (size) {
+    case 1: *val = *h; break;
+    case 2: *val = ld16h(h); break;
+    case 4: *val = ld32h(h); break;
+    default: *val = ld64h(h); break;
+    }
+    return 0;
+  }
+  if (rv_mmio_read(s, pa, size, val)) {
+    *tval = va;
+    return CAUSE_LOAD_ACCESS;
+  }
+  return 0;
+}
+
+static int store_slow(RVCPU *s, uint64_t va, int size, uint64_t val, uint64_t *tval) {
+  if (va & (size - 1)) {
+    /* check every byte first so a faulting store changes nothing */
+    for (int i = 0; i < size; i++) {
+      uint8_t *h;
+      uint64_t pa;
+      int c = tlb_fill(s, va + i, ACC_W, &h, &pa);
+      if (c) {
+        *tval = va + i;
+        return c;
+      }
+    }
+    for (int i = 0; i < size; i++) {
+      int c = store_slow(s, va + i, 1, (val >> (8 * i)) & 0xff, tval);
+      if (c) return c;
+    }
+    return 0;
+  }
+  uint8_t *h;
+  uint64_t pa;
+  int c = tlb_fill(s, va, ACC_W, &h, &pa);
+  if (c) {
+    *tval = va;
+    return c;
+  }
+  if (h) {
+    switch (size) {
+    case 1: *h = (uint8_t)val; break;
+    case 2: st16h(h, (uint16_t)val); break;
+    case 4: st32h(h, (uint32_t)val); break;
+    default: st64h(h, val); break;
+    }
+    return 0;
+  }
+  if (rv_mmio_write(s, pa, size, val)) {
+    *tval = va;
+    return CAUSE_STORE_ACCESS;
+  }
+  return 0;
+}
+
+/* host pointer for an aligned read-modify-write (AMO, SC) */
+static int amo_ptr(RVCPU *s, uint64_t va, int size, uint8_t **hp, uint64_t *tval) {
+  *tval = va;
+  if (va & (size - 1)) return CAUSE_MISALIGNED_STORE;
+  TLBEntry *e = &s->tlb_w[s->dset][(va >> 12) & (TLB_SIZE - 1)];
+  if (likely(e->tag == (va & ~0xfffULL))) {
+    *hp = (uint8_t *)(uintptr_t)(va + e->addend);
+    return 0;
+  }
+  uint64_t pa;
+  int c = tlb_fill(s, va, ACC_W, hp, &pa);
+  if (c) return c;
+  if (!*hp) return CAUSE_STORE_ACCESS;
+  return 0;
+}
+
+#define LOAD_FAST(type, size, va, out)                                                            \
+  do {                                                                                            \
+    uint64_t va_ = (va);                                                                          \
+    TLBEntry *e_ = &s->tlb_r[s->dset][(va_ >> 12) & (TLB_SIZE - 1)];                              \
+    if (likely(e_->tag == (va_ & ~(uint64_t)(0xfff ^ (size - 1))))) {                             \
+      type t_;                                                                                    \
+      memcpy(&t_, (void *)(uintptr_t)(va_ + e_->addend), size);                                   \
+      out = t_;                                                                                   \
+    } else {                                                                                      \
+      uint64_t v_;                                                                                \
+      int c_ = load_slow(s, va_, size, &v_, &tval);                                               \
+      if (c_) {                                                                                   \
+        cause = c_;                                                                               \
+        goto exception;                                                                           \
+      }                                                                                           \
+      out = (type)v_;                                                                             \
+    }                                                                                             \
+  } while (0)
+
+#define STORE_FAST(type, size, va, val)                                                           \
+  do {                                                                                            \
+    uint64_t va_ = (va);                                                                          \
+    TLBEntry *e_ = &s->tlb_w[s->dset][(va_ >> 12) & (TLB_SIZE - 1)];                              \
+    if (likely(e_->tag == (va_ & ~(uint64_t)(0xfff ^ (size - 1))))) {                             \
+      type t_ = (type)(val);                                                                      \
+      memcpy((void *)(uintptr_t)(va_ + e_->addend), &t_, size);                                   \
+    } else {                                                                                      \
+      int c_ = store_slow(s, va_, size, (uint64_t)(val), &tval);                                  \
+      if (c_) {                                                                                   \
+        cause = c_;                                                                               \
+        goto exception;                                                                           \
+      }                                                                                           \
+    }                                                                                             \
+  } while (0)
+
+/* ---- traps ---- */
+static void do_trap(RVCPU *s, uint64_t cause, uint64_t tval) {
+  int irq = (int64_t)cause < 0;
+  unsigned code = (unsigned)(cause & 63);
+  int deleg = s->priv <= 1 && (((irq ? s->mideleg : s->medeleg) >> code) & 1);
+  if (deleg) {
+    s->scause = cause;
+    s->sepc = s->pc;
+    s->stval = tval;
+    uint64_t st = s->mstatus;
+    st = (st & ~MSTATUS_SPIE) | ((st & MSTATUS_SIE) ? MSTATUS_SPIE : 0);
+    st = (st & ~MSTATUS_SPP) | (s->priv ? MSTATUS_SPP : 0);
+    st &= ~MSTATUS_SIE;
+    s->mstatus = st;
+    s->priv = 1;
+    s->pc = (s->stvec & ~3ULL) + ((irq && (s->stvec & 1)) ? 4 * code : 0);
+  } else {
+    if (s->user_syscalls && s->priv == 0) s->stop = 1; /* test harness: report the first trap */
+    s->mcause = cause;
+    s->mepc = s->pc;
+    s->mtval = tval;
+    uint64_t st = s->mstatus;
+    st = (st & ~MSTATUS_MPIE) | ((st & MSTATUS_MIE) ? MSTATUS_MPIE : 0);
+    st = (st & ~MSTATUS_MPP) | ((uint64_t)s->priv << MSTATUS_MPP_SHIFT);
+    st &= ~MSTATUS_MIE;
+    s->mstatus = st;
+    s->priv = 3;
+    s->pc = (s->mtvec & ~3ULL) + ((irq && (s->mtvec & 1)) ? 4 * code : 0);
+  }
+  update_sets(s);
+}
+
+static int pending_irq(RVCPU *s) {
+  uint64_t pend = s->mip & s->mie;
+  if (!pend) return -1;
+  uint64_t en = 0;
+  if (s->priv < 3 || (s->mstatus & MSTATUS_MIE)) en = pend & ~s->mideleg;
+  if (!en && (s->priv < 1 || (s->priv == 1 && (s->mstatus & MSTATUS_SIE)))) en = pend & s->mideleg;
+  if (!en) return -1;
+  static const int order[6] = {IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI};
+  for (int i = 0; i < 6; i++)
+    if (en & (1ULL << order[i])) return order[i];
+  return -1;
+}
+
+int rv_check_irq(RVCPU *s) {
+  int irq = pending_irq(s);
+  if (irq < 0) return 0;
+  s->wfi = 0;
+  do_trap(s, (1ULL << 63) | (uint64_t)irq, 0);
+  return 1;
+}
+
+void rv_set_mip(RVCPU *s, uint64_t mask, int level) {
+  if (level) s->mip |= mask;
+  else s->mip &= ~mask;
+  if (s->mip & s->mie) s->wfi = 0;
+}
+
+/* ---- CSRs ---- */
+static inline int fs_off(RVCPU *s) { return (s->mstatus & MSTATUS_FS) == 0; }
+static inline void fs_dirty(RVCPU *s) { s->mstatus |= MSTATUS_FS | MSTATUS_SD; }
+
+static uint64_t get_mstatus(RVCPU *s, uint64_t mask) {
+  uint64_t v = s->mstatus & ~MSTATUS_SD;
+  if ((v & MSTATUS_FS) == MSTATUS_FS) v |= MSTATUS_SD;
+  return v & mask;
+}
+
+static void set_mstatus(RVCPU *s, uint64_t val, uint64_t mask) {
+  uint64_t old = s->mstatus;
+  uint64_t nv = (old & ~mask) | (val & mask);
+  if (((nv >> MSTATUS_MPP_SHIFT) & 3) == 2) nv &= ~MSTATUS_MPP;
+  nv = (nv & ~(MSTATUS_UXL | MSTATUS_SXL)) | (2ULL << 32) | (2ULL << 34);
+  s->mstatus = nv;
+  if ((old ^ nv) & MSTATUS_MXR) rv_tlb_flush(s);
+  update_sets(s);
+}
+
+/* returns 0 ok, -1 illegal */
+static int csr_read(RVCPU *s, unsigned csr, uint64_t *v, uint64_t executed) {
+  if (((csr >> 8) & 3) > (unsigned)s->priv) return -1;
+  switch (csr) {
+  case 0x001: if (fs_off(s)) return -1; *v = s->fflags; break;
+  case 0x002: if (fs_off(s)) return -1; *v = s->frm; break;
+  case 0x003: if (fs_off(s)) return -1; *v = s->fflags | (s->frm << 5); break;
+  case 0xc00: case 0xc02: case 0xb00: case 0xb02: *v = s->cycles + executed; break;
+  case 0xc01: *v = rv_get_mtime(s); break;
+  case 0x100: *v = get_mstatus(s, SSTATUS_MASK); break;
+  case 0x104: *v = s->mie & s->mideleg; break;
+  case 0x105: *v = s->stvec; break;
+  case 0x106: *v = s->scounteren; break;
+  case 0x10a: *v = 0; break;
+  case 0x140: *v = s->sscratch; break;
+  case 0x141: *v = s->sepc; break;
+  case 0x142: *v = s->scause; break;
+  case 0x143: *v = s->stval; break;
+  case 0x144: *v = s->mip & s->mideleg; break;
+  case 0x180:
+    if (s->priv == 1 && (s->mstatus & MSTATUS_TVM)) return -1;
+    *v = s->satp;
+    break;
+  case 0x300: *v = get_mstatus(s, ~0ULL); break;
+  case 0x301: *v = s->misa; break;
+  case 0x302: *v = s->medeleg; break;
+  case 0x303: *v = s->mideleg; break;
+  case 0x304: *v = s->mie; break;
+  case 0x305: *v = s->mtvec; break;
+  case 0x306: *v = s->mcounteren; break;
+  case 0x30a: *v = 0; break;
+  case 0x320: *v = 0; break;
+  case 0x340: *v = s->mscratch; break;
+  case 0x341: *v = s->mepc; break;
+  case 0x342: *v = s->mcause; break;
+  case 0x343: *v = s->mtval; break;
+  case 0x344: *v = s->mip; break;
+  case 0xf11: case 0xf12: case 0xf13: case 0xf14: case 0xf15: *v = 0; break;
+  default:
+    if ((csr >= 0x3a0 && csr <= 0x3ef) || (csr >= 0x323 && csr <= 0x33f) || (csr >= 0xb03 && csr <= 0xb1f) ||
+        (csr >= 0xc03 && csr <= 0xc1f)) {
+      *v = 0;
+      break;
+    }
+    return -1;
+  }
+  return 0;
+}
+
+/* returns 0 ok, -1 illegal; *flush set when translation/interrupt state may have changed */
+static int csr_write(RVCPU *s, unsigned csr, uint64_t v) {
+  if (((csr >> 8) & 3) > (unsigned)s->priv || (csr >> 10) == 3) return -1;
+  switch (csr) {
+  case 0x001: if (fs_off(s)) return -1; s->fflags = v & 31; fs_dirty(s); break;
+  case 0x002: if (fs_off(s)) return -1; s->frm = v & 7; fs_dirty(s); break;
+  case 0x003: if (fs_off(s)) return -1; s->fflags = v & 31; s->frm = (v >> 5) & 7; fs_dirty(s); break;
+  case 0x100: set_mstatus(s, v, SSTATUS_MASK & ~(MSTATUS_SD | MSTATUS_UXL)); break;
+  case 0x104: s->mie = (s->mie & ~s->mideleg) | (v & s->mideleg); break;
+  case 0x105: s->stvec = v & ~2ULL; break;
+  case 0x106: s->scounteren = v & 0xffffffff; break;
+  case 0x10a: break;
+  case 0x140: s->sscratch = v; break;
+  case 0x141: s->sepc = v & ~1ULL; break;
+  case 0x142: s->scause = v; break;
+  case 0x143: s->stval = v; break;
+  case 0x144: s->mip = (s->mip & ~(MIP_SSIP & s->mideleg)) | (v & MIP_SSIP & s->mideleg); break;
+  case 0x180: {
+    if (s->priv == 1 && (s->mstatus & MSTATUS_TVM)) return -1;
+    uint64_t mode = v >> 60;
+    if (mode != 0 && mode != 8 && mode != 9) break;
+    s->satp = (mode << 60) | (v & ((1ULL << 44) - 1));
+    rv_tlb_flush(s);
+    break;
+  }
+  case 0x300: set_mstatus(s, v, MSTATUS_WMASK); break;
+  case 0x301: break;
+  case 0x302: s->medeleg = v & 0xb3ff; break;
+  case 0x303: s->mideleg = v & 0x222; break;
+  case 0x304: s->mie = v & 0xaaa; break;
+  case 0x305: s->mtvec = v & ~2ULL; break;
+  case 0x306: s->mcounteren = v & 0xffffffff; break;
+  case 0x30a: case 0x320: break;
+  case 0x340: s->mscratch = v; break;
+  case 0x341: s->mepc = v & ~1ULL; break;
+  case 0x342: s->mcause = v; break;
+  case 0x343: s->mtval = v; break;
+  case 0x344: s->mip = (s->mip & ~0x222ULL) | (v & 0x222); break;
+  case 0xb00: case 0xb02: s->cycles = v; break;
+  default:
+    if ((csr >= 0x3a0 && csr <= 0x3ef) || (csr >= 0x323 && csr <= 0x33f) || (csr >= 0xb03 && csr <= 0xb1f))
+      break;
+    return -1;
+  }
+  return 0;
+}
+
+/* ---- floating point helpers ---- */
+static inline uint64_t unbox_s(uint64_t v) { return (v >> 32) == 0xffffffffULL ? (v & 0xffffffffULL) : 0x7fc00000ULL; }
+static inline uint64_t box_s(uint64_t v) { return v | 0xffffffff00000000ULL; }
+
+static inline int64_t sext32(uint64_t v) { return (int64_t)(int32_t)(uint32_t)v; }
+
+static inline uint64_t mulh64(int64_t a, int64_t b) { return (uint64_t)(((__int128)a * b) >> 64); }
+static inline uint64_t mulhu64(uint64_t a, uint64_t b) {
+  return (uint64_t)(((unsigned __int128)a * b) >> 64);
+}
+static inline uint64_t mulhsu64(int64_t a, uint64_t b) {
+  return (uint64_t)(((__int128)a * (__int128)(unsigned __int128)b) >> 64);
+}
+
+/* ---- the interpreter ---- */
+int rv_run(RVCPU *s, int64_t budget) {
+  uint64_t *const x = s->x;
+  uint64_t pc = s->pc;
+  int64_t n = budget;
+  uint64_t cpage = ~0ULL; /* virtual page of the cached code pointer */
+  uint8_t *cbase = NULL;  /* host pointer to that page */
+  uint64_t cause = 0, tval = 0;
+  int ret = RUN_BUDGET;
+
+  if (s->mip & s->mie) {
+    s->wfi = 0;
+    if (rv_check_irq(s)) pc = s->pc;
+  }
+  if (s->wfi) return RUN_WFI;
+
+  while (n > 0) {
+    uint32_t insn;
+    uint64_t npc;
+    uint32_t off = (uint32_t)(pc & 0xfff);
+    n--;
+    if (unlikely((pc & ~0xfffULL) != cpage)) {
+      TLBEntry *e = &s->tlb_x[s->cset][(pc >> 12) & (TLB_SIZE - 1)];
+      if (e->tag == (pc & ~0xfffULL)) {
+        cbase = (uint8_t *)(uintptr_t)((pc & ~0xfffULL) + e->addend);
+      } else {
+        uint8_t *h;
+        uint64_t pa;
+        int c = tlb_fill(s, pc, ACC_X, &h, &pa);
+        if (c || !h) {
+          cause = c ? (uint64_t)c : CAUSE_FETCH_ACCESS;
+          tval = pc;
+          goto exception;
+        }
+        cbase = h - off;
+      }
+      cpage = pc & ~0xfffULL;
+    }
+    insn = ld16h(cbase + off);
+    if ((insn & 3) == 3) {
+      if (likely(off != 0xffe)) {
+        insn = ld32h(cbase + off);
+      } else {
+        /* instruction crosses a page */
+        uint64_t np = pc + 2;
+        uint8_t *h;
+        uint64_t pa;
+        TLBEntry *e = &s->tlb_x[s->cset][(np >> 12) & (TLB_SIZE - 1)];
+        if (e->tag == np) {
+          h = (uint8_t *)(uintptr_t)(np + e->addend);
+        } else {
+          int c = tlb_fill(s, np, ACC_X, &h, &pa);
+          if (c || !h) {
+            cause = c ? (uint64_t)c : CAUSE_FETCH_ACCESS;
+            tval = np;
+            goto exception;
+          }
+        }
+        insn |= (uint32_t)ld16h(h) << 16;
+      }
+    }
+    x[0] = 0;
+
+    if ((insn & 3) == 3) {
+      unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+      unsigned f3 = (insn >> 12) & 7;
+      npc = pc + 4;
+      switch (insn & 0x7f) {
+      case 0x37: x[rd] = (uint64_t)(int64_t)(int32_t)(insn & 0xfffff000); break;
+      case 0x17: x[rd] = pc + (uint64_t)(int64_t)(int32_t)(insn & 0xfffff000); break;
+      case 0x6f: {
+        int64_t imm = ((int64_t)(int32_t)insn >> 31 << 20) | (insn & 0xff000) | ((insn >> 9) & 0x800) |
+                      ((insn >> 20) & 0x7fe);
+        x[rd] = npc;
+        npc = pc + (uint64_t)imm;
+        break;
+      }
+      case 0x67: {
+        uint64_t t = (x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20)) & ~1ULL;
+        if (f3) goto illegal;
+        x[rd] = npc;
+        npc = t;
+        break;
+      }
+      case 0x63: {
+        int64_t imm = ((int64_t)(int32_t)insn >> 31 << 12) | ((insn << 4) & 0x800) | ((insn >> 20) & 0x7e0) |
+                      ((insn >> 7) & 0x1e);
+        uint64_t a = x[rs1], b = x[rs2];
+        int t;
+        switch (f3) {
+        case 0: t = a == b; break;
+        case 1: t = a != b; break;
+        case 4: t = (int64_t)a < (int64_t)b; break;
+        case 5: t = (int64_t)a >= (int64_t)b; break;
+        case 6: t = a < b; break;
+        case 7: t = a >= b; break;
+        default: goto illegal;
+        }
+        if (t) npc = pc + (uint64_t)imm;
+        break;
+      }
+      case 0x03: {
+        uint64_t a = x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20);
+        uint64_t v;
+        switch (f3) {
+        case 0: { int8_t t; LOAD_FAST(int8_t, 1, a, t); v = (uint64_t)(int64_t)t; break; }
+        case 1: { int16_t t; LOAD_FAST(int16_t, 2, a, t); v = (uint64_t)(int64_t)t; break; }
+        case 2: { int32_t t; LOAD_FAST(int32_t, 4, a, t); v = (uint64_t)(int64_t)t; break; }
+        case 3: { uint64_t t; LOAD_FAST(uint64_t, 8, a, t); v = t; break; }
+        case 4: { uint8_t t; LOAD_FAST(uint8_t, 1, a, t); v = t; break; }
+        case 5: { uint16_t t; LOAD_FAST(uint16_t, 2, a, t); v = t; break; }
+        case 6: { uint32_t t; LOAD_FAST(uint32_t, 4, a, t); v = t; break; }
+        default: goto illegal;
+        }
+        x[rd] = v;
+        break;
+      }
+      case 0x23: {
+        uint64_t a = x[rs1] + (uint64_t)(((int64_t)(int32_t)insn >> 25 << 5) | rd);
+        uint64_t v = x[rs2];
+        switch (f3) {
+        case 0: STORE_FAST(uint8_t, 1, a, v); break;
+        case 1: STORE_FAST(uint16_t, 2, a, v); break;
+        case 2: STORE_FAST(uint32_t, 4, a, v); break;
+        case 3: STORE_FAST(uint64_t, 8, a, v); break;
+        default: goto illegal;
+        }
+        break;
+      }
+      case 0x13: {
+        int64_t imm = (int64_t)(int32_t)insn >> 20;
+        uint64_t a = x[rs1];
+        switch (f3) {
+        case 0: x[rd] = a + (uint64_t)imm; break;
+        case 1:
+          if ((insn >> 26) != 0) goto illegal;
+          x[rd] = a << (imm & 63);
+          break;
+        case 2: x[rd] = (int64_t)a < imm; break;
+        case 3: x[rd] = a < (uint64_t)imm; break;
+        case 4: x[rd] = a ^ (uint64_t)imm; break;
+        case 5:
+          if ((insn >> 26) == 0) x[rd] = a >> (imm & 63);
+          else if ((insn >> 26) == 0x10) x[rd] = (uint64_t)((int64_t)a >> (imm & 63));
+          else goto illegal;
+          break;
+        case 6: x[rd] = a | (uint64_t)imm; break;
+        default: x[rd] = a & (uint64_t)imm; break;
+        }
+        break;
+      }
+      case 0x1b: {
+        int64_t imm = (int64_t)(int32_t)insn >> 20;
+        uint32_t a = (uint32_t)x[rs1];
+        switch (f3) {
+        case 0: x[rd] = sext32(a + (uint32_t)imm); break;
+        case 1:
+          if ((insn >> 25) != 0) goto illegal;
+          x[rd] = sext32(a << rs2);
+          break;
+        case 5:
+          if ((insn >> 25) == 0) x[rd] = sext32(a >> rs2);
+          else if ((insn >> 25) == 0x20) x[rd] = (uint64_t)(int64_t)((int32_t)a >> rs2);
+          else goto illegal;
+          break;
+        default: goto illegal;
+        }
+        break;
+      }
+      case 0x33: {
+        uint64_t a = x[rs1], b = x[rs2];
+        switch ((insn >> 25) << 3 | f3) {
+        case 0x000: x[rd] = a + b; break;
+        case 0x100: x[rd] = a - b; break;
+        case 0x001: x[rd] = a << (b & 63); break;
+        case 0x002: x[rd] = (int64_t)a < (int64_t)b; break;
+        case 0x003: x[rd] = a < b; break;
+        case 0x004: x[rd] = a ^ b; break;
+        case 0x005: x[rd] = a >> (b & 63); break;
+        case 0x105: x[rd] = (uint64_t)((int64_t)a >> (b & 63)); break;
+        case 0x006: x[rd] = a | b; break;
+        case 0x007: x[rd] = a & b; break;
+        case 0x008: x[rd] = a * b; break;
+        case 0x009: x[rd] = mulh64((int64_t)a, (int64_t)b); break;
+        case 0x00a: x[rd] = mulhsu64((int64_t)a, b); break;
+        case 0x00b: x[rd] = mulhu64(a, b); break;
+        case 0x00c:
+          if (b == 0) x[rd] = ~0ULL;
+          else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) x[rd] = a;
+          else x[rd] = (uint64_t)((int64_t)a / (int64_t)b);
+          break;
+        case 0x00d: x[rd] = b ? a / b : ~0ULL; break;
+        case 0x00e:
+          if (b == 0) x[rd] = a;
+          else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) x[rd] = 0;
+          else x[rd] = (uint64_t)((int64_t)a % (int64_t)b);
+          break;
+        case 0x00f: x[rd] = b ? a % b : a; break;
+        default: goto illegal;
+        }
+        break;
+      }
+      case 0x3b: {
+        uint32_t a = (uint32_t)x[rs1], b = (uint32_t)x[rs2];
+        switch ((insn >> 25) << 3 | f3) {
+        case 0x000: x[rd] = sext32(a + b); break;
+        case 0x100: x[rd] = sext32(a - b); break;
+        case 0x001: x[rd] = sext32(a << (b & 31)); break;
+        case 0x005: x[rd] = sext32(a >> (b & 31)); break;
+        case 0x105: x[rd] = (uint64_t)(int64_t)((int32_t)a >> (b & 31)); break;
+        case 0x008: x[rd] = sext32(a * b); break;
+        case 0x00c:
+          if (b == 0) x[rd] = ~0ULL;
+          else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) x[rd] = sext32(a);
+          else x[rd] = (uint64_t)(int64_t)((int32_t)a / (int32_t)b);
+          break;
+        case 0x00d: x[rd] = b ? sext32(a / b) : ~0ULL; break;
+        case 0x00e:
+          if (b == 0) x[rd] = sext32(a);
+          else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) x[rd] = 0;
+          else x[rd] = (uint64_t)(int64_t)((int32_t)a % (int32_t)b);
+          break;
+        case 0x00f: x[rd] = b ? sext32(a % b) : sext32(a); break;
+        default: goto illegal;
+        }
+        break;
+      }
+      case 0x0f:
+        /* fence, fence.i: nothing is cached across stores */
+        if (f3 > 1) goto illegal;
+        break;
+      case 0x2f: {
+        unsigned f5 = insn >> 27;
+        uint64_t a = x[rs1];
+        uint8_t *hp;
+        if (f3 == 2) {
+          if (f5 == 2) {
+            if (rs2) goto illegal;
+            if (a & 3) { cause = CAUSE_MISALIGNED_LOAD; tval = a; goto exception; }
+            int32_t t;
+            LOAD_FAST(int32_t, 4, a, t);
+            s->load_res = a;
+            x[rd] = (uint64_t)(int64_t)t;
+            break;
+          }
+          if (f5 == 3 && s->load_res != a && !(a & 3)) {
+            x[rd] = 1;
+            s->load_res = ~0ULL;
+            break;
+          }
+          int c = amo_ptr(s, a, 4, &hp, &tval);
+          if (c) { cause = (uint64_t)c; goto exception; }
+          if (f5 == 3) {
+            if (s->load_res == a) {
+              st32h(hp, (uint32_t)x[rs2]);
+              x[rd] = 0;
+            } else {
+              x[rd] = 1;
+            }
+            s->load_res = ~0ULL;
+            break;
+          }
+          uint32_t old = ld32h(hp), b = (uint32_t)x[rs2], r;
+          switch (f5) {
+          case 0x01: r = b; break;
+          case 0x00: r = old + b; break;
+          case 0x04: r = old ^ b; break;
+          case 0x0c: r = old & b; break;
+          case 0x08: r = old | b; break;
+          case 0x10: r = (int32_t)old < (int32_t)b ? old : b; break;
+          case 0x14: r = (int32_t)old > (int32_t)b ? old : b; break;
+          case 0x18: r = old < b ? old : b; break;
+          case 0x1c: r = old > b ? old : b; break;
+          default: goto illegal;
+          }
+          st32h(hp, r);
+          x[rd] = sext32(old);
+        } else if (f3 == 3) {
+          if (f5 == 2) {
+            if (rs2) goto illegal;
+            if (a & 7) { cause = CAUSE_MISALIGNED_LOAD; tval = a; goto exception; }
+            uint64_t t;
+            LOAD_FAST(uint64_t, 8, a, t);
+            s->load_res = a;
+            x[rd] = t;
+            break;
+          }
+          if (f5 == 3 && s->load_res != a && !(a & 7)) {
+            x[rd] = 1;
+            s->load_res = ~0ULL;
+            break;
+          }
+          int c = amo_ptr(s, a, 8, &hp, &tval);
+          if (c) { cause = (uint64_t)c; goto exception; }
+          if (f5 == 3) {
+            if (s->load_res == a) {
+              st64h(hp, x[rs2]);
+              x[rd] = 0;
+            } else {
+              x[rd] = 1;
+            }
+            s->load_res = ~0ULL;
+            break;
+          }
+          uint64_t old = ld64h(hp), b = x[rs2], r;
+          switch (f5) {
+          case 0x01: r = b; break;
+          case 0x00: r = old + b; break;
+          case 0x04: r = old ^ b; break;
+          case 0x0c: r = old & b; break;
+          case 0x08: r = old | b; break;
+          case 0x10: r = (int64_t)old < (int64_t)b ? old : b; break;
+          case 0x14: r = (int64_t)old > (int64_t)b ? old : b; break;
+          case 0x18: r = old < b ? old : b; break;
+          case 0x1c: r = old > b ? old : b; break;
+          default: goto illegal;
+          }
+          st64h(hp, r);
+          x[rd] = old;
+        } else {
+          goto illegal;
+        }
+        break;
+      }
+      case 0x73: {
+        unsigned csr = insn >> 20;
+        if (f3 == 0) {
+          if (insn == 0x00000073) {
+            s->pc = pc;
+            if ((s->priv == 1 && s->sbi) || (s->priv == 0 && s->user_syscalls)) {
+              s->cycles += budget - n;
+              budget = n;
+              if (rv_ecall_hook(s) == 0) {
+                if (s->stop) {
+                  npc = pc + 4;
+                  n = 0;
+                  ret = RUN_STOP;
+                }
+                break;
+              }
+            }
+            cause = CAUSE_USER_ECALL + (s->priv == 3 ? 3 : s->priv);
+            tval = 0;
+            goto exception;
+          } else if (insn == 0x00100073) {
+            cause = CAUSE_BREAKPOINT;
+            tval = pc;
+            goto exception;
+          } else if (insn == 0x10200073) { /* sret */
+            if (s->priv < 1 || (s->priv == 1 && (s->mstatus & MSTATUS_TSR))) goto illegal;
+            uint64_t st = s->mstatus;
+            int spp = (st & MSTATUS_SPP) ? 1 : 0;
+            st = (st & ~MSTATUS_SIE) | ((st & MSTATUS_SPIE) ? MSTATUS_SIE : 0);
+            st |= MSTATUS_SPIE;
+            st &= ~MSTATUS_SPP;
+            if (spp != 3) st &= ~MSTATUS_MPRV;
+            s->mstatus = st;
+            s->priv = spp;
+            update_sets(s);
+            npc = s->sepc;
+            cpage = ~0ULL;
+            s->pc = npc;
+            if (rv_check_irq(s)) { pc = s->pc; continue; }
+          } else if (insn == 0x30200073) { /* mret */
+            if (s->priv < 3) goto illegal;
+            uint64_t st = s->mstatus;
+            int mpp = (int)((st >> MSTATUS_MPP_SHIFT) & 3);
+            st = (st & ~MSTATUS_MIE) | ((st & MSTATUS_MPIE) ? MSTATUS_MIE : 0);
+            st |= MSTATUS_MPIE;
+            st &= ~MSTATUS_MPP;
+            if (mpp != 3) st &= ~MSTATUS_MPRV;
+            s->mstatus = st;
+            s->priv = mpp;
+            update_sets(s);
+            npc = s->mepc;
+            cpage = ~0ULL;
+            s->pc = npc;
+            if (rv_check_irq(s)) { pc = s->pc; continue; }
+          } else if (insn == 0x10500073) { /* wfi */
+            if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TW))) goto illegal;
+            s->pc = pc + 4;
+            if (!(s->mip & s->mie)) {
+              s->wfi = 1;
+              s->cycles += budget - n;
+              return RUN_WFI;
+            }
+          } else if ((insn >> 25) == 0x09 && rd == 0) { /* sfence.vma */
+            if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TVM))) goto illegal;
+            if (rs1) tlb_flush_page(s, x[rs1]);
+            else rv_tlb_flush(s);
+            cpage = ~0ULL;
+          } else {
+            goto illegal;
+          }
+          break;
+        }
+        /* Zicsr */
+        uint64_t src = (f3 & 4) ? rs1 : x[rs1], old = 0;
+        int do_write = (f3 & 3) == 1 || rs1 != 0;
+        int do_read = (f3 & 3) != 1 || rd != 0;
+        if (do_read || (f3 & 3) != 1) {
+          if (csr_read(s, csr, &old, (uint64_t)(budget - n))) goto illegal;
+        } else if (((csr >> 8) & 3) > (unsigned)s->priv) {
+          goto illegal;
+        }
+        if (do_write) {
+          uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? (old | src) : (old & ~src);
+          if (csr == 0xb00 || csr == 0xb02) {
+            s->cycles = nv - (uint64_t)(budget - n);
+          } else if (csr_write(s, csr, nv)) {
+            goto illegal;
+          }
+        }
+        x[rd] = old;
+        if (do_write && csr != 0x001 && csr != 0x002 && csr != 0x003 && csr != 0x140 && csr != 0x340) {
+          /* state that affects translation or interrupts may have changed */
+          cpage = ~0ULL;
+          s->pc = npc;
+          if (rv_check_irq(s)) { pc = s->pc; continue; }
+        }
+        break;
+      }
+      /* ---- F/D ---- */
+      case 0x07: {
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20);
+        if (f3 == 2) {
+          uint32_t t;
+          LOAD_FAST(uint32_t, 4, a, t);
+          s->f[rd] = box_s(t);
+        } else if (f3 == 3) {
+          uint64_t t;
+          LOAD_FAST(uint64_t, 8, a, t);
+          s->f[rd] = t;
+        } else {
+          goto illegal;
+        }
+        fs_dirty(s);
+        break;
+      }
+      case 0x27: {
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[rs1] + (uint64_t)(((int64_t)(int32_t)insn >> 25 << 5) | rd);
+        if (f3 == 2) STORE_FAST(uint32_t, 4, a, (uint32_t)s->f[rs2]);
+        else if (f3 == 3) STORE_FAST(uint64_t, 8, a, s->f[rs2]);
+        else goto illegal;
+        break;
+      }
+      case 0x43: case 0x47: case 0x4b: case 0x4f: {
+        if (fs_off(s)) goto illegal;
+        unsigned fmt = (insn >> 25) & 3, rs3 = insn >> 27;
+        unsigned rm = f3 == 7 ? s->frm : f3;
+        if (rm > 4 || fmt > 1) goto illegal;
+        int op = (insn >> 2) & 3; /* 0 fmadd, 1 fmsub, 2 fnmsub, 3 fnmadd */
+        uint32_t fl = 0;
+        if (fmt == 0) {
+          uint64_t r = sf_fma(0, unbox_s(s->f[rs1]), unbox_s(s->f[rs2]), unbox_s(s->f[rs3]), op >= 2,
+                              op == 1 || op == 3, (int)rm, &fl);
+          s->f[rd] = box_s(r);
+        } else {
+          s->f[rd] = sf_fma(1, s->f[rs1], s->f[rs2], s->f[rs3], op >= 2, op == 1 || op == 3, (int)rm, &fl);
+        }
+        s->fflags |= fl;
+        fs_dirty(s);
+        break;
+      }
+      case 0x53: {
+        if (fs_off(s)) goto illegal;
+        unsigned f7 = insn >> 25, fmt = f7 & 3;
+        unsigned rm = f3 == 7 ? s->frm : f3;
+        uint32_t fl = 0;
+        if (fmt > 1) goto illegal;
+        uint64_t a = fmt ? s->f[rs1] : unbox_s(s->f[rs1]);
+        uint64_t b = fmt ? s->f[rs2] : unbox_s(s->f[rs2]);
+        uint64_t r;
+        int to_x = 0;
+        switch (f7 >> 2) {
+        case 0x00: if (rm > 4) goto illegal; r = sf_add((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x01: if (rm > 4) goto illegal; r = sf_sub((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x02: if (rm > 4) goto illegal; r = sf_mul((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x03: if (rm > 4) goto illegal; r = sf_div((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x0b:
+          if (rm > 4 || rs2) goto illegal;
+          r = sf_sqrt((int)fmt, a, (int)rm, &fl);
+          break;
+        case 0x04: {
+          uint64_t sb = fmt ? 1ULL << 63 : 1ULL << 31;
+          if (f3 == 0) r = (a & ~sb) | (b & sb);
+          else if (f3 == 1) r = (a & ~sb) | (~b & sb);
+          else if (f3 == 2) r = a ^ (b & sb);
+          else goto illegal;
+          break;
+        }
+        case 0x05:
+          if (f3 == 0) r = sf_min((int)fmt, a, b, &fl);
+          else if (f3 == 1) r = sf_max((int)fmt, a, b, &fl);
+          else goto illegal;
+          break;
+        case 0x08:
+          if (rm > 4) goto illegal;
+          if (fmt == 0 && rs2 == 1) r = sf_cvt(0, 1, s->f[rs1], (int)rm, &fl);
+          else if (fmt == 1 && rs2 == 0) r = sf_cvt(1, 0, unbox_s(s->f[rs1]), (int)rm, &fl);
+          else goto illegal;
+          break;
+        case 0x14:
+          to_x = 1;
+          if (f3 == 0) r = (uint64_t)sf_le((int)fmt, a, b, &fl);
+          else if (f3 == 1) r = (uint64_t)sf_lt((int)fmt, a, b, &fl);
+          else if (f3 == 2) r = (uint64_t)sf_eq((int)fmt, a, b, &fl);
+          else goto illegal;
+          break;
+        case 0x18:
+          if (rm > 4 || rs2 > 3) goto illegal;
+          to_x = 1;
+          r = sf_to_int((int)fmt, a, rs2 >= 2, rs2 & 1, (int)rm, &fl);
+          break;
+        case 0x1a:
+          if (rm > 4 || rs2 > 3) goto illegal;
+          r = sf_from_int((int)fmt, x[rs1], rs2 >= 2, rs2 & 1, (int)rm, &fl);
+          break;
+        case 0x1c:
+          if (rs2) goto illegal;
+          to_x = 1;
+          if (f3 == 0) r = fmt ? s->f[rs1] : (uint64_t)sext32(s->f[rs1]);
+          else if (f3 == 1) r = sf_classify((int)fmt, a);
+          else goto illegal;
+          break;
+        case 0x1e:
+          if (rs2 || f3) goto illegal;
+          r = fmt ? x[rs1] : (x[rs1] & 0xffffffffULL);
+          break;
+        default: goto illegal;
+        }
+        if (to_x) {
+          x[rd] = r;
+        } else {
+          s->f[rd] = fmt ? r : box_s(r);
+          fs_dirty(s);
+        }
+        s->fflags |= fl;
+        if (fl) fs_dirty(s);
+        break;
+      }
+      default:
+        goto illegal;
+      }
+    } else {
+      /* ---- RVC ---- */
+      npc = pc + 2;
+      unsigned rdp = 8 + ((insn >> 2) & 7), rs1p = 8 + ((insn >> 7) & 7);
+      unsigned rd = (insn >> 7) & 31, rs2 = (insn >> 2) & 31;
+      switch (((insn >> 13) << 2) | (insn & 3)) {
+      case 0x00: { /* c.addi4spn */
+        uint32_t imm = ((insn >> 7) & 0x30) | ((insn >> 1) & 0x3c0) | ((insn >> 4) & 4) | ((insn >> 2) & 8);
+        if (!imm) goto illegal;
+        x[rdp] = x[2] + imm;
+        break;
+      }
+      case 0x04: { /* c.fld */
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
+        uint64_t t;
+        LOAD_FAST(uint64_t, 8, a, t);
+        s->f[rdp] = t;
+        fs_dirty(s);
+        break;
+      }
+      case 0x08: { /* c.lw */
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40));
+        int32_t t;
+        LOAD_FAST(int32_t, 4, a, t);
+        x[rdp] = (uint64_t)(int64_t)t;
+        break;
+      }
+      case 0x0c: { /* c.ld */
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
+        uint64_t t;
+        LOAD_FAST(uint64_t, 8, a, t);
+        x[rdp] = t;
+        break;
+      }
+      case 0x14: { /* c.fsd */
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
+        STORE_FAST(uint64_t, 8, a, s->f[rdp]);
+        break;
+      }
+      case 0x18: { /* c.sw */
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40));
+        STORE_FAST(uint32_t, 4, a, x[rdp]);
+        break;
+      }
+      case 0x1c: { /* c.sd */
+        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
+        STORE_FAST(uint64_t, 8, a, x[rdp]);
+        break;
+      }
+      case 0x01: { /* c.addi */
+        int64_t imm = (int64_t)(int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
+        x[rd] = x[rd] + (uint64_t)imm;
+        break;
+      }
+      case 0x05: { /* c.addiw */
+        int32_t imm = (int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
+        if (!rd) goto illegal;
+        x[rd] = sext32((uint32_t)x[rd] + (uint32_t)imm);
+        break;
+      }
+      case 0x09: { /* c.li */
+        int32_t imm = (int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
+        x[rd] = (uint64_t)(int64_t)imm;
+        break;
+      }
+      case 0x0d: {
+        if (rd == 2) { /* c.addi16sp */
+          uint32_t u = ((insn >> 3) & 0x200) | ((insn >> 2) & 0x10) | ((insn << 1) & 0x40) |
+                       ((insn << 4) & 0x180) | ((insn << 3) & 0x20);
+          int32_t imm = (int32_t)(u << 22) >> 22;
+          if (!imm) goto illegal;
+          x[2] += (uint64_t)(int64_t)imm;
+        } else { /* c.lui */
+          int32_t imm = (int32_t)((((insn << 5) & 0x20000) | ((insn << 10) & 0x1f000)) << 14) >> 14;
+          if (!imm) goto illegal;
+          x[rd] = (uint64_t)(int64_t)imm;
+        }
+        break;
+      }
+      case 0x11: {
+        unsigned f2 = (insn >> 10) & 3;
+        unsigned sh = ((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f);
+        if (f2 == 0) x[rs1p] = x[rs1p] >> sh;
+        else if (f2 == 1) x[rs1p] = (uint64_t)((int64_t)x[rs1p] >> sh);
+        else if (f2 == 2) {
+          int32_t imm = (int32_t)(sh << 26) >> 26;
+          x[rs1p] &= (uint64_t)(int64_t)imm;
+        } else {
+          uint64_t a = x[rs1p], b = x[rdp];
+          switch (((insn >> 10) & 4) | ((insn >> 5) & 3)) {
+          case 0: x[rs1p] = a - b; break;
+          case 1: x[rs1p] = a ^ b; break;
+          case 2: x[rs1p] = a | b; break;
+          case 3: x[rs1p] = a & b; break;
+          case 4: x[rs1p] = sext32((uint32_t)a - (uint32_t)b); break;
+          case 5: x[rs1p] = sext32((uint32_t)a + (uint32_t)b); break;
+          default: goto illegal;
+          }
+        }
+        break;
+      }
+      case 0x15: { /* c.j */
+        uint32_t u = ((insn >> 1) & 0x800) | ((insn >> 7) & 0x10) | ((insn >> 1) & 0x300) | ((insn << 2) & 0x400) |
+                     ((insn >> 1) & 0x40) | ((insn << 1) & 0x80) | ((insn >> 2) & 0xe) | ((insn << 3) & 0x20);
+        npc = pc + (uint64_t)(int64_t)((int32_t)(u << 20) >> 20);
+        break;
+      }
+      case 0x19: case 0x1d: { /* c.beqz, c.bnez */
+        uint32_t u = ((insn >> 4) & 0x100) | ((insn >> 7) & 0x18) | ((insn << 1) & 0xc0) | ((insn >> 2) & 6) |
+                     ((insn << 3) & 0x20);
+        int t = x[rs1p] == 0;
+        if ((insn >> 13) & 1) t = !t;
+        if (t) npc = pc + (uint64_t)(int64_t)((int32_t)(u << 23) >> 23);
+        break;
+      }
+      case 0x02: { /* c.slli */
+        unsigned sh = ((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f);
+        x[rd] = x[rd] << sh;
+        break;
+      }
+      case 0x06: { /* c.fldsp */
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0));
+        uint64_t t;
+        LOAD_FAST(uint64_t, 8, a, t);
+        s->f[rd] = t;
+        fs_dirty(s);
+        break;
+      }
+      case 0x0a: { /* c.lwsp */
+        if (!rd) goto illegal;
+        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x1c) | ((insn << 4) & 0xc0));
+        int32_t t;
+        LOAD_FAST(int32_t, 4, a, t);
+        x[rd] = (uint64_t)(int64_t)t;
+        break;
+      }
+      case 0x0e: { /* c.ldsp */
+        if (!rd) goto illegal;
+        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0));
+        uint64_t t;
+        LOAD_FAST(uint64_t, 8, a, t);
+        x[rd] = t;
+        break;
+      }
+      case 0x12: {
+        if (!((insn >> 12) & 1)) {
+          if (rs2 == 0) { /* c.jr */
+            if (!rd) goto illegal;
+            npc = x[rd] & ~1ULL;
+          } else { /* c.mv */
+            x[rd] = x[rs2];
+          }
+        } else {
+          if (rs2 == 0) {
+            if (rd == 0) { /* c.ebreak */
+              cause = CAUSE_BREAKPOINT;
+              tval = pc;
+              goto exception;
+            }
+            uint64_t t = x[rd] & ~1ULL; /* c.jalr */
+            x[1] = npc;
+            npc = t;
+          } else { /* c.add */
+            x[rd] = x[rd] + x[rs2];
+          }
+        }
+        break;
+      }
+      case 0x16: { /* c.fsdsp */
+        if (fs_off(s)) goto illegal;
+        uint64_t a = x[2] + (((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0));
+        STORE_FAST(uint64_t, 8, a, s->f[rs2]);
+        break;
+      }
+      case 0x1a: { /* c.swsp */
+        uint64_t a = x[2] + (((insn >> 7) & 0x3c) | ((insn >> 1) & 0xc0));
+        STORE_FAST(uint32_t, 4, a, x[rs2]);
+        break;
+      }
+      case 0x1e: { /* c.sdsp */
+        uint64_t a = x[2] + (((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0));
+        STORE_FAST(uint64_t, 8, a, x[rs2]);
+        break;
+      }
+      default:
+        goto illegal;
+      }
+    }
+    pc = npc;
+    continue;
+
+  illegal:
+    cause = CAUSE_ILLEGAL_INSN;
+    tval = insn;
+  exception:
+    s->pc = pc;
+    do_trap(s, cause, tval);
+    pc = s->pc;
+    cpage = ~0ULL;
+    if (unlikely(s->stop)) break;
+  }
+  s->pc = pc;
+  s->cycles += budget - n;
+  x[0] = 0;
+  return ret;
+}

@@ -1,0 +1,25 @@
+// Differential test of the riscv64 CPU against qemu-riscv64 (Debian qemu-user-static):
+// random RV64IMAFDC instruction streams (RVC, AMOs, LR/SC, F/D with every rounding mode, NaNs,
+// subnormals, fflags) compared register by register. Needs `tools/nx run emulator-riscv64:artifact`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const user = `${root}emulators/riscv64/build/native/rv64-user`;
+
+describe('riscv64 CPU vs qemu-riscv64', () => {
+  for (const seed of [11, 12]) {
+    it(`random instruction streams, seed ${seed}`, () => {
+      expect(existsSync(user), `${user} missing: tools/nx run emulator-riscv64:artifact`).toBe(true);
+      const r = spawnSync(
+        'python3',
+        [`${root}emulators/riscv64/test/difftest.py`, '--seed', String(seed), '--programs', '3', '--blocks', '200', '--insns', '40'],
+        { encoding: 'utf8', timeout: 300_000 },
+      );
+      expect(r.stdout + r.stderr).toContain(': ok');
+      expect(r.status).toBe(0);
+    }, 300_000);
+  }
+});
