@@ -6,8 +6,11 @@ The flags are spelled as the wasmtime CLI spells them (also `--dir=...`, `--env=
 stdin, stdout and stderr are this process's own (streamed, not buffered), and the exit status
 is the module's: its proc_exit code, 0 when `_start` returns, 134 (like the wasmtime CLI on
 unix) when it traps, 1 on other errors. Like the wasmtime CLI, proc_exit codes >= 126 are an
-error in wasmtime's WASI (status 1, "invalid exit status" on stderr), not an exit status. Compiled code is cached (WASMTIME_PY_CACHE_DIR, default
-$C2W_CACHE/wasmtime-cache) so large modules start fast on the second run.
+error in wasmtime's WASI (status 1, "invalid exit status" on stderr), not an exit status.
+
+Compiled code of modules that take over 0.2 s to compile is cached (WASMTIME_PY_CACHE_DIR,
+default $C2W_CACHE/wasmtime-py-cache, `off` to disable; at most WASMTIME_PY_CACHE_MAX_MB,
+default 4096) and mapped on later runs, so large modules start at once the second time.
 """
 
 import os
@@ -72,29 +75,112 @@ def parse(argv: list[str]):
     return module, argv[i + 1 :], dirs, env, argv0
 
 
-def cache_config(config) -> None:
-    cache_dir = os.environ.get("WASMTIME_PY_CACHE_DIR") or os.path.join(
-        os.environ.get("C2W_CACHE", "/var/cache/c2w"), "wasmtime-cache"
+def cache_dir() -> "str | None":
+    d = os.environ.get("WASMTIME_PY_CACHE_DIR") or os.path.join(
+        os.environ.get("C2W_CACHE", "/var/cache/c2w"), "wasmtime-py-cache"
     )
-    if cache_dir == "off":
-        return
+    return None if d == "off" else d
+
+
+def load_module(wasmtime, engine, module: str):
+    """Compiles `module`, or maps its precompiled code from the cache (keyed by the module's
+    content and the wasmtime version). Mapping makes large modules (hundreds of MB of data)
+    start at once: the data is not copied, only mapped copy-on-write."""
+    d = cache_dir()
+    if d is None:
+        return wasmtime.Module.from_file(engine, module)
+    import hashlib
+    import time
+
+    version = wasmtime_version()
+    # A cheap key (path, size, times, inode) names the content hash computed last time, so an
+    # unchanged module is not read twice; any rewrite changes its ctime and so its key.
+    st = os.stat(module)
+    stat_key = hashlib.sha256(
+        f"{version}|{os.path.realpath(module)}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}"
+        f"|{st.st_ino}|{st.st_dev}".encode()
+    ).hexdigest()[:40]
+    ref = os.path.join(d, stat_key + ".ref")
+    digest = None
     try:
-        os.makedirs(cache_dir, exist_ok=True)
-        toml = os.path.join(cache_dir, "config.toml")
-        want = f'[cache]\ndirectory = "{cache_dir}/code"\n'
+        with open(ref) as f:
+            digest = f.read().strip() or None
+    except OSError:
+        pass
+    if digest is None or not os.path.exists(os.path.join(d, digest + ".cwasm")):
+        h = hashlib.sha256(f"wasmtime-py|{version}|".encode())
+        with open(module, "rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+        digest = h.hexdigest()[:40]
+    entry = os.path.join(d, digest + ".cwasm")
+    if os.path.exists(entry):
         try:
-            with open(toml) as f:
-                have = f.read()
-        except OSError:
-            have = ""
-        if have != want:
-            tmp = f"{toml}.{os.getpid()}"
-            with open(tmp, "w") as f:
-                f.write(want)
-            os.replace(tmp, toml)
-        config.cache = toml
+            mod = wasmtime.Module.deserialize_file(engine, entry)
+            os.utime(entry)
+            if not os.path.exists(ref):
+                with open(f"{ref}.tmp.{os.getpid()}", "w") as f:
+                    f.write(digest)
+                os.replace(f"{ref}.tmp.{os.getpid()}", ref)
+            return mod
+        except Exception:
+            pass  # made by another engine configuration or version: compile again
+    t0 = time.monotonic()
+    mod = wasmtime.Module.from_file(engine, module)
+    if time.monotonic() - t0 < 0.2:
+        return mod  # cheap to compile: not worth the disk
+    try:
+        os.makedirs(d, exist_ok=True)
+        tmp = f"{entry}.tmp.{os.getpid()}"
+        with open(tmp, "wb") as f:
+            f.write(mod.serialize())
+        os.replace(tmp, entry)
+        with open(f"{ref}.tmp.{os.getpid()}", "w") as f:
+            f.write(digest)
+        os.replace(f"{ref}.tmp.{os.getpid()}", ref)
+        prune(d, int(os.environ.get("WASMTIME_PY_CACHE_MAX_MB", "4096")) << 20)
     except Exception as e:  # the cache is an optimisation only
-        sys.stderr.write(f"wasmtime-py: code cache disabled: {e}\n")
+        sys.stderr.write(f"wasmtime-py: cannot cache compiled code in {d}: {e}\n")
+    return mod
+
+
+def prune(d: str, limit: int) -> None:
+    """Drops the least recently used entries until the cache holds at most `limit` bytes."""
+    entries = []
+    for name in os.listdir(d):
+        if not name.endswith(".cwasm"):
+            continue
+        p = os.path.join(d, name)
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, p))
+    total = sum(e[1] for e in entries)
+    for _, size, p in sorted(entries):
+        if total <= limit:
+            return
+        try:
+            os.unlink(p)
+            total -= size
+        except OSError:
+            pass
+    if len(os.listdir(d)) > 10000:  # stale refs (cheap, but do not let them pile up)
+        for name in os.listdir(d):
+            if name.endswith(".ref"):
+                try:
+                    os.unlink(os.path.join(d, name))
+                except OSError:
+                    pass
+
+
+def wasmtime_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("wasmtime")
+    except Exception:
+        return "unknown"
 
 
 def main() -> None:
@@ -103,11 +189,9 @@ def main() -> None:
         fail(f"{module}: no such module file")
     import wasmtime
 
-    config = wasmtime.Config()
-    cache_config(config)
-    engine = wasmtime.Engine(config)
+    engine = wasmtime.Engine(wasmtime.Config())
     try:
-        mod = wasmtime.Module.from_file(engine, module)
+        mod = load_module(wasmtime, engine, module)
     except wasmtime.WasmtimeError as e:
         fail(f"{module}: not a valid wasm module: {str(e).splitlines()[0]}", 1)
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeBigModule } from '../harness/big-module.js';
 import {
   RUNTIMES,
   type RunResult,
@@ -33,6 +34,15 @@ describe('harness', () => {
 });
 
 const probe = () => smokeArtifact('probe.wasm');
+
+let big: string | undefined;
+function bigModule(): string {
+  if (!big) {
+    big = join(tmp, 'big.wasm');
+    writeBigModule(big, 300 << 20, 40, 2); // exits with (40 + 2) & 0x7f
+  }
+  return big;
+}
 
 async function exitWith(runtime: Runtime, code: number): Promise<RunResult> {
   const dir = mkdtempSync(join(tmp, `${runtime}-exit-`));
@@ -166,6 +176,13 @@ describe.each(runtimes)('probe.wasm on %s', (runtime) => {
     expect(r.stderr.toString()).toBe('');
     expect(r.stdout.toString()).toBe(`allocated ${mb} MiB, checksum ${sum}\n`);
     expect(r.status).toBe(0);
+  });
+
+  it('runs a 300 MiB module (one data segment, memory sized up front)', async () => {
+    need(runtime);
+    const r = await runWasm(runtime, bigModule(), { timeoutMs: 110_000 });
+    expect(r.stderr.toString()).toBe('');
+    expect(r.status).toBe(42);
   });
 
   it('reports a module that does not exist, naming it', async () => {
