@@ -153,6 +153,24 @@ describe.each(runtimes)('probe.wasm on %s', (runtime) => {
     expect(out).toBe('got: alpha\ngot: beta\ngot: gamma\nbye\n');
   });
 
+  it('echoes 8 MiB of binary stdin to stdout without loss', async () => {
+    need(runtime);
+    const dir = mkdtempSync(join(tmp, `${runtime}-bulk-`));
+    writeFileSync(join(dir, 'input.txt'), 'x');
+    const data = Buffer.alloc(8 << 20);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) >>> 5;
+    const r = await runWasm(runtime, probe(), {
+      args: ['/d'],
+      dirs: [{ host: dir, guest: '/d' }],
+      stdin: data,
+      timeoutMs: 60_000,
+    });
+    expect(r.status).toBe(3);
+    const start = r.stdout.indexOf('stdin:\n') + 'stdin:\n'.length;
+    const echoed = r.stdout.subarray(start, r.stdout.length - 'end of stdin\n'.length);
+    expect(echoed.equals(data)).toBe(true);
+  });
+
   it('pipes a stream into stdin and kills on timeout', async () => {
     need(runtime);
     const input = new PassThrough();
