@@ -17,6 +17,7 @@ interface BundleConfig {
   args?: string[];
   env?: string[];
   dirs?: string[];
+  files?: [string, string][];
 }
 
 export interface PageState {
@@ -28,6 +29,8 @@ export interface PageState {
   /** Milliseconds from navigation start to the first byte the module wrote. */
   firstOutputMs: number | null;
   downloadedBytes: number;
+  /** Milliseconds from the worker's start of the download to its end, and to compiled. */
+  downloadMs: number | null;
   compiledMs: number | null;
   startedMs: number | null;
   args: string[];
@@ -80,6 +83,7 @@ const state: PageState = {
   stderr: '',
   firstOutputMs: null,
   downloadedBytes: 0,
+  downloadMs: null,
   compiledMs: null,
   startedMs: null,
   args: [],
@@ -151,15 +155,21 @@ async function main(): Promise<void> {
     guestPath: p.replace(/\/+$/, '') || '/',
     files: [],
   }));
-  for (const spec of q.getAll('file')) {
-    const eq = spec.indexOf('=');
-    const guestFile = spec.slice(0, eq);
-    const url = spec.slice(eq + 1);
+  const fileSpecs: [string, string][] = [
+    ...(config.files ?? []),
+    ...q.getAll('file').map((spec): [string, string] => {
+      const eq = spec.indexOf('=');
+      return eq < 0 ? [spec, ''] : [spec.slice(0, eq), spec.slice(eq + 1)];
+    }),
+  ];
+  for (const [guestFile, url] of fileSpecs) {
+    const spec = `${guestFile}=${url}`;
     const dir = dirs.find((d) => guestFile.startsWith(`${d.guestPath}/`));
-    if (eq < 0 || dir === undefined) {
+    if (url === '' || dir === undefined) {
       fail(`file=${spec}: expected GUEST_PATH=URL with GUEST_PATH inside a dir= directory`);
       return;
     }
+    setStatus('loading', `fetching ${url}`);
     const res = await fetch(url);
     if (!res.ok) {
       fail(`file=${spec}: HTTP ${res.status}`);
@@ -218,6 +228,10 @@ async function main(): Promise<void> {
         setStatus('loading', `downloading ${argv0}`);
         break;
       }
+      case 'downloaded':
+        state.downloadMs = m.ms;
+        setStatus('compiling', `compiling ${argv0}`);
+        break;
       case 'compiled':
         state.compiledMs = m.ms;
         setStatus('compiling', 'starting');

@@ -23,6 +23,7 @@ export interface StartMessage {
 
 export type WorkerMessage =
   | { type: 'progress'; loaded: number; total: number }
+  | { type: 'downloaded'; ms: number }
   | { type: 'compiled'; ms: number }
   | { type: 'started'; ms: number }
   | { type: 'stdout' | 'stderr'; data: Uint8Array }

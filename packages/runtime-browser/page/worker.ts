@@ -294,6 +294,7 @@ function listDir(contents: Map<string, Inode>, prefix: string, out: FileEntry[])
 
 // ---- the module ----------------------------------------------------------------------------------
 async function compile(url: string): Promise<WebAssembly.Module> {
+  const t0 = performance.now();
   const res = await fetch(url);
   if (!res.ok || res.body === null) throw new Error(`${url}: HTTP ${res.status} ${res.statusText}`);
   const total = Number(res.headers.get('Content-Length') ?? 0);
@@ -312,6 +313,7 @@ async function compile(url: string): Promise<WebAssembly.Module> {
     },
     flush() {
       ctx.postMessage({ type: 'progress', loaded, total: total || loaded });
+      ctx.postMessage({ type: 'downloaded', ms: performance.now() - t0 });
     },
   });
   const body = res.body.pipeThrough(counter);

@@ -11,6 +11,21 @@ export interface BrowserConfig {
   env?: string[];
   /** Guest paths of in-browser (in-memory) directories preopened for the module. */
   dirs?: string[];
+  /** Files fetched into those directories before start: [guest path, URL relative to the page]. */
+  files?: [string, string][];
+}
+
+/** The preopen a module packed with `--external-bundle` reads its rootfs from (docs/contract.md). */
+export const EXTERNAL_BUNDLE_DIR = '/.c2w-bundle';
+export const EXTERNAL_ROOTFS = 'rootfs.erofs';
+
+/** Adds the external-bundle preopen and its rootfs file to a config. */
+export function withExternalRootfs(c: BrowserConfig, url = EXTERNAL_ROOTFS): BrowserConfig {
+  return {
+    ...c,
+    dirs: [...(c.dirs ?? []).filter((d) => d !== EXTERNAL_BUNDLE_DIR), EXTERNAL_BUNDLE_DIR],
+    files: [...(c.files ?? []), [`${EXTERNAL_BUNDLE_DIR}/${EXTERNAL_ROOTFS}`, url]],
+  };
 }
 
 export interface WriteBundleOptions extends BrowserConfig {
@@ -18,6 +33,11 @@ export interface WriteBundleOptions extends BrowserConfig {
   moduleName?: string;
   /** Hard-link the module instead of copying it when on the same filesystem (default false). */
   link?: boolean;
+  /**
+   * The rootfs.erofs of a module converted with `--external-bundle`: copied next to the module
+   * and preopened at /.c2w-bundle (in memory: the browser holds it whole).
+   */
+  externalRootfs?: string;
 }
 
 export interface WrittenBundle {
@@ -48,7 +68,37 @@ export async function checkWasm(path: string): Promise<void> {
 }
 
 export function configJson(moduleName: string, c: BrowserConfig): string {
-  return `${JSON.stringify({ module: moduleName, args: c.args ?? [], env: c.env ?? [], dirs: c.dirs ?? [] }, null, 2)}\n`;
+  const json = {
+    module: moduleName,
+    args: c.args ?? [],
+    env: c.env ?? [],
+    dirs: c.dirs ?? [],
+    files: c.files ?? [],
+  };
+  return `${JSON.stringify(json, null, 2)}\n`;
+}
+
+async function checkFile(path: string): Promise<void> {
+  const st = await stat(path).catch(() => null);
+  if (st === null) throw new Error(`${path}: no such file`);
+  if (!st.isFile()) throw new Error(`${path}: not a file`);
+}
+
+/** Copies src to dest through a temporary name (hard link when asked and possible). */
+async function place(src: string, dest: string, hardLink: boolean): Promise<void> {
+  const tmp = `${dest}.partial`;
+  await rm(tmp, { force: true });
+  let linked = false;
+  if (hardLink) {
+    try {
+      await link(resolve(src), tmp);
+      linked = true;
+    } catch {
+      linked = false;
+    }
+  }
+  if (!linked) await copyFile(src, tmp);
+  await rename(tmp, dest);
 }
 
 /** `_headers` in the format static hosts (Netlify, Cloudflare Pages) read. */
@@ -69,6 +119,7 @@ export async function writeBrowserBundle(
   opts: WriteBundleOptions = {},
 ): Promise<WrittenBundle> {
   await checkWasm(wasmPath);
+  if (opts.externalRootfs !== undefined) await checkFile(opts.externalRootfs);
   const assets = pageAssetsDir();
   const moduleName = opts.moduleName ?? 'out.wasm';
   if (!/^[A-Za-z0-9._-]+\.wasm$/.test(moduleName)) {
@@ -89,24 +140,16 @@ export async function writeBrowserBundle(
   }
   await cp(join(assets, 'licenses'), join(dir, 'licenses'), { recursive: true });
   files.push('licenses/');
-  await writeFile(join(dir, 'c2w-browser.json'), configJson(moduleName, opts));
+  const config = opts.externalRootfs !== undefined ? withExternalRootfs(opts) : opts;
+  await writeFile(join(dir, 'c2w-browser.json'), configJson(moduleName, config));
   files.push('c2w-browser.json');
   await writeFile(join(dir, '_headers'), headersFile());
   files.push('_headers');
-  const dest = join(dir, moduleName);
-  const tmp = `${dest}.partial`;
-  await rm(tmp, { force: true });
-  let linked = false;
-  if (opts.link) {
-    try {
-      await link(resolve(wasmPath), tmp);
-      linked = true;
-    } catch {
-      linked = false;
-    }
+  if (opts.externalRootfs !== undefined) {
+    await place(opts.externalRootfs, join(dir, EXTERNAL_ROOTFS), opts.link === true);
+    files.push(EXTERNAL_ROOTFS);
   }
-  if (!linked) await copyFile(wasmPath, tmp);
-  await rename(tmp, dest);
+  await place(wasmPath, join(dir, moduleName), opts.link === true);
   files.push(moduleName);
   return { dir, files };
 }

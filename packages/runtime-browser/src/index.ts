@@ -4,8 +4,11 @@ export { PAGE_FILES, pageAssetsDir } from './assets.js';
 export {
   type BrowserConfig,
   checkWasm,
+  EXTERNAL_BUNDLE_DIR,
+  EXTERNAL_ROOTFS,
   type WriteBundleOptions,
   type WrittenBundle,
+  withExternalRootfs,
   writeBrowserBundle,
 } from './bundle.js';
 export { contentType, ISOLATION_HEADERS } from './headers.js';

@@ -4,7 +4,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { join, normalize, resolve, sep } from 'node:path';
 import { pageAssetsDir } from './assets.js';
-import { type BrowserConfig, checkWasm, configJson } from './bundle.js';
+import {
+  type BrowserConfig,
+  checkWasm,
+  configJson,
+  EXTERNAL_ROOTFS,
+  withExternalRootfs,
+} from './bundle.js';
 import { contentType, ISOLATION_HEADERS } from './headers.js';
 
 export interface ServeOptions extends BrowserConfig {
@@ -12,6 +18,8 @@ export interface ServeOptions extends BrowserConfig {
   port?: number;
   /** Address to listen on (default 127.0.0.1). */
   host?: string;
+  /** When serving a module file: the rootfs.erofs of an `--external-bundle` module. */
+  externalRootfs?: string;
 }
 
 export interface ServedBundle {
@@ -70,7 +78,7 @@ async function send(
     res.end();
     return;
   }
-  const stream = createReadStream(target);
+  const stream = createReadStream(target, { highWaterMark: 1 << 20 });
   stream.on('error', () => res.destroy());
   stream.pipe(res);
 }
@@ -101,9 +109,16 @@ export async function serveBrowserBundle(
     await checkWasm(target);
     const wasm = resolve(target);
     const page = dirResolver(resolve(pageAssetsDir()));
-    const config = Buffer.from(configJson('out.wasm', opts));
+    const rootfs = opts.externalRootfs === undefined ? null : resolve(opts.externalRootfs);
+    if (rootfs !== null && !(await stat(rootfs).catch(() => null))?.isFile()) {
+      throw new Error(`${opts.externalRootfs}: no such file`);
+    }
+    const config = Buffer.from(
+      configJson('out.wasm', rootfs === null ? opts : withExternalRootfs(opts)),
+    );
     resolver = (p) => {
       if (p === '/out.wasm') return wasm;
+      if (p === `/${EXTERNAL_ROOTFS}` && rootfs !== null) return rootfs;
       if (p === '/c2w-browser.json') return config;
       return page(p);
     };
