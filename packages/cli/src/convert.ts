@@ -143,8 +143,22 @@ function describe(e: unknown, image: string): CliError {
   return new CliError(`${image}: ${msg}${code && !msg.includes(code) ? ` (${code})` : ''}`);
 }
 
+/** EROFS compression: lz4 (default) or none (`C2W_EROFS_COMPRESSION=none`: faster, larger). */
+function rootfsCompression(): 'lz4' | 'none' {
+  return process.env.C2W_EROFS_COMPRESSION === 'none' ? 'none' : 'lz4';
+}
+
+/** `C2W_TIMING=1`: phase times on stderr (for benchmarks). */
+const timing = process.env.C2W_TIMING === '1';
+function phase(name: string, since: number): number {
+  const now = performance.now();
+  if (timing) process.stderr.write(`c2w: timing: ${name} ${((now - since) / 1000).toFixed(3)} s\n`);
+  return now;
+}
+
 export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const t0 = performance.now();
+  let t = t0;
   const output = resolve(opts.output);
   const want = targetPlatform(opts);
   // Fail fast, before any download: the backend must exist and be built.
@@ -175,11 +189,13 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
       // A single-platform image decides the backend by what it is.
       const arch = normalizeArch(image.platform.architecture || want.architecture);
       if (arch !== want.architecture) backend = pickBackend(opts.registry, arch);
+      t = phase('resolve', t);
       flat = await flattenImage(image, {
         spoolDir: tmp,
         progress: tty ? new TtyProgress() : false,
       });
       dispose = () => flat.dispose();
+      t = phase('flatten', t);
     } catch (e) {
       throw describe(e, opts.image);
     }
@@ -188,10 +204,11 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     const erofsStep = steps.step('writing rootfs');
     erofsStep(0, 0);
     try {
-      await writeErofs(toFsTree(flat.tree), rootfsPath, { compression: 'lz4' });
+      await writeErofs(toFsTree(flat.tree), rootfsPath, { compression: rootfsCompression() });
     } catch (e) {
       throw describe(e, opts.image);
     }
+    t = phase('erofs', t);
     await dispose?.();
     dispose = undefined;
     const rootfsBytes = (await stat(rootfsPath)).size;
@@ -213,6 +230,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     } finally {
       steps.end();
     }
+    t = phase('pack', t);
     let rootfsFile: string | undefined;
     if (external) {
       rootfsFile = join(dirname(output), EXTERNAL_ROOTFS_NAME);
