@@ -50,7 +50,7 @@ exec \"$venv/bin/python3\" \"$libexec/wasmtime-py.py\" \"\$@\""
 if [ "$(cat "$bin/.c2w-wazero" 2>/dev/null)" != "$WAZERO_VERSION" ] || [ ! -x "$bin/wazero" ]; then
   command -v go >/dev/null || { echo "runtimes: go is missing (needed for wazero)" >&2; exit 1; }
   log "installing wazero $WAZERO_VERSION (go install)"
-  GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/tetratelabs/wazero/cmd/wazero@$WAZERO_VERSION"
+  GOBIN="$bin" go install "github.com/tetratelabs/wazero/cmd/wazero@$WAZERO_VERSION"
   echo "$WAZERO_VERSION" >"$bin/.c2w-wazero"
 fi
 
