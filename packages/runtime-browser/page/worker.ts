@@ -143,6 +143,36 @@ class OutputFd extends Fd {
   }
 }
 
+// ---- fixes to the shim (0.4.2) ------------------------------------------------------------------
+// Filestat.write_bytes puts atim/mtim/ctim at offsets 38/46/52 instead of 40/48/56 (and leaves
+// the last bytes unwritten): write the WASI layout.
+defs.Filestat.prototype.write_bytes = function (this: defs.Filestat, view: DataView, ptr: number) {
+  view.setBigUint64(ptr, this.dev, true);
+  view.setBigUint64(ptr + 8, this.ino, true);
+  view.setUint8(ptr + 16, this.filetype);
+  for (let k = 17; k < 24; k++) view.setUint8(ptr + k, 0);
+  view.setBigUint64(ptr + 24, this.nlink, true);
+  view.setBigUint64(ptr + 32, this.size, true);
+  view.setBigUint64(ptr + 40, this.atim, true);
+  view.setBigUint64(ptr + 48, this.mtim, true);
+  view.setBigUint64(ptr + 56, this.ctim, true);
+};
+
+/** args_sizes_get counting UTF-8 bytes (the shim counts UTF-16 units: non-ASCII args overflow). */
+function makeArgsSizesGet(wasi: WASI) {
+  return (argcPtr: number, bufSizePtr: number): number => {
+    const view = new DataView(wasi.inst.exports.memory.buffer);
+    const enc = new TextEncoder();
+    view.setUint32(argcPtr, wasi.args.length, true);
+    view.setUint32(
+      bufSizePtr,
+      wasi.args.reduce((n, a) => n + enc.encode(a).length + 1, 0),
+      true,
+    );
+    return ERRNO_SUCCESS;
+  };
+}
+
 // ---- poll_oneoff ---------------------------------------------------------------------------------
 const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
@@ -361,6 +391,7 @@ async function run(msg: StartMessage): Promise<void> {
     return ERRNO_SUCCESS;
   };
   wasi.wasiImport.poll_oneoff = makePollOneoff(wasi, ch) as (...a: unknown[]) => unknown;
+  wasi.wasiImport.args_sizes_get = makeArgsSizesGet(wasi) as (...a: unknown[]) => unknown;
   const instance = await WebAssembly.instantiate(module, imports(module, wasi));
   ctx.postMessage({ type: 'started', ms: performance.now() - t0 });
   let code: number;

@@ -253,6 +253,13 @@ describe('the page', () => {
     const e = await waitExit(echo);
     expect(e.stdout).toBe('hello\ntwo words x&y\n');
     await echo.close();
+    // Arguments are UTF-8 in the module.
+    const utf8 = await open(`?arg=echo&arg=${encodeURIComponent('héllo → 世界')}&arg=ok`);
+    expect((await waitExit(utf8)).stdout).toBe('hello\nhéllo → 世界 ok\n');
+    await utf8.close();
+    const size = await open(`?arg=argsize&arg=${encodeURIComponent('ünïcödé')}`);
+    expect((await waitExit(size)).stdout).toBe('hello\nargsize=ok\n');
+    await size.close();
   });
 
   it("reports the module's exit status and its stderr", async () => {
