@@ -2,7 +2,7 @@
 // Conversions use the packing-contract fixture (packages/pack's footer.wasm) as the "VM module"
 // of both backends (C2W_BOCHS_VM / C2W_RISCV64_VM): it prints what the bundle holds, so the
 // whole path image -> EROFS -> packed module -> WASI runtime is checked without the emulators.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   existsSync,
@@ -289,5 +289,55 @@ describe('--external-bundle (fixture VM)', () => {
     });
     expect(r.status).toBe(125);
     expect(lines(r.stderr)).toEqual(['c2w: /nonexistent/m.wasm: no such module file']);
+  });
+
+  it("c2w run: the module's exit status is the process's", () => {
+    // The bare fixture (no bundle) exits 3.
+    const r = spawnSync(process.execPath, [bin, 'run', fixtureVm], { encoding: 'utf8', input: '' });
+    expect(r.stdout).toContain('bundle=none');
+    expect(r.status).toBe(3);
+  });
+
+  it('c2w run: stdin is interactive (each line answered before the next is sent)', async () => {
+    const { layout } = ensureFixtures();
+    const dir = fresh();
+    expect(c2w([`oci:${layout}:amd64`, 'i.wasm'], {}, dir).status).toBe(0);
+    const child = spawn(process.execPath, [bin, 'run', join(dir, 'i.wasm'), '--', 'cat-stdin'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (b) => {
+      err += b;
+    });
+    const waitFor = (s: string) =>
+      new Promise<void>((res, rej) => {
+        const timer = setTimeout(
+          () => rej(new Error(`timeout waiting for ${s}; got ${out}`)),
+          30_000,
+        );
+        const check = () => {
+          if (out.includes(s)) {
+            clearTimeout(timer);
+            child.stdout.off('data', onData);
+            res();
+          }
+        };
+        const onData = (b: Buffer) => {
+          out += b;
+          check();
+        };
+        child.stdout.on('data', onData);
+        check();
+      });
+    const exited = new Promise<number | null>((res) => child.on('close', (code) => res(code)));
+    child.stdin.write('one\n');
+    await waitFor('stdin=one\n');
+    child.stdin.write('two\n');
+    await waitFor('stdin=two\n');
+    child.stdin.end();
+    await waitFor('stdin_eof=1\n');
+    expect(await exited).toBe(0);
+    expect(err).toBe('');
   });
 });
