@@ -178,7 +178,7 @@ describe.each(runtimes)('probe.wasm on %s', (runtime) => {
     const r = await runWasm(runtime, probe(), {
       args: ['--interactive'],
       stdin: input, // never ended: the module waits for more until the timeout kills it
-      timeoutMs: 3_000,
+      timeoutMs: 6_000, // long enough for the first answer on a loaded machine
     });
     expect(r.timedOut).toBe(true);
     expect(r.status).toBe(128 + 9);
