@@ -630,14 +630,20 @@ async function writeCompressed(
       const avail = Math.min(winLen - from, MAX_EXTENT);
       const r = lz4CompressDestSize(win, from, from + avail, out, BLK);
       const blk = data.block;
-      if (r.consumed > BLK) {
+      const rest = size - pos;
+      // A compressed extent must either cover more than a block (so heads of extents fall in
+      // distinct lclusters) or be the file's last extent. Anything else is stored plain.
+      if (r.consumed > BLK || (r.consumed === rest && final)) {
         const block = new Uint8Array(BLK);
         block.set(out.subarray(0, r.written), BLK - r.written);
         data.write(block);
         heads.push({ start: pos, plain: false, blk });
         pos += r.consumed;
       } else {
-        const n = Math.min(BLK, winLen - from);
+        // Plain extents end at an lcluster boundary (or EOF within the lcluster): Linux maps a
+        // plain extent up to the end of the lcluster being read and rejects it when that is
+        // longer than its one block.
+        const n = Math.min(BLK - (pos % BLK), winLen - from);
         data.write(win.subarray(from, from + n));
         data.pad();
         heads.push({ start: pos, plain: true, blk });

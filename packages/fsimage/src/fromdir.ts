@@ -162,7 +162,13 @@ export function treeFromDirectory(
     }
     if (type === 'file') {
       const size = Number(st.size);
-      tree.set(path, { ...base, type, size, openContent: () => readChunks(host, size) });
+      tree.set(path, {
+        ...base,
+        type,
+        size,
+        // No path/offset: reading the whole file notices a file that grew since lstat.
+        content: { size, open: () => readChunks(host, size) },
+      });
     } else if (type === 'symlink') {
       tree.set(path, { ...base, type, linkTarget: readlinkSync(host) });
     } else if (type === 'char' || type === 'block') {

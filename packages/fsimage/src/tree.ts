@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { FsImageError } from './errors.js';
 import type { ContentSource, FsEntry, FsTree } from './types.js';
 
@@ -113,7 +114,7 @@ function makeInode(path: string, e: FsEntry, kind: InodeKind): Inode {
   const mode = checkInt(path, 'mode', e.mode, 0xffffffff) & 0o7777;
   const uid = checkInt(path, 'uid', e.uid, 0xffffffff);
   const gid = checkInt(path, 'gid', e.gid, 0xffffffff);
-  const sec = e.mtime?.sec ?? 0;
+  const sec = Number(e.mtime?.sec ?? 0);
   const nsec = e.mtime?.nsec ?? 0;
   if (!Number.isSafeInteger(sec)) throw new FsImageError(`${JSON.stringify(path)}: bad mtime`);
   checkInt(path, 'mtime nsec', nsec, 999_999_999);
@@ -139,7 +140,11 @@ function makeInode(path: string, e: FsEntry, kind: InodeKind): Inode {
   };
   if (kind === 'file') {
     inode.size = checkInt(path, 'size', e.size ?? 0, Number.MAX_SAFE_INTEGER);
-    if (inode.size > 0 && typeof e.openContent !== 'function') {
+    if (
+      inode.size > 0 &&
+      typeof e.openContent !== 'function' &&
+      typeof e.content?.open !== 'function'
+    ) {
       throw new FsImageError(`${JSON.stringify(path)}: regular file without content`);
     }
   } else if (kind === 'symlink') {
@@ -299,20 +304,57 @@ export function prepareTree(tree: FsTree): PreparedTree {
 
 /** Reads a file's content, checking it has exactly the declared size. Yields the chunks. */
 export async function* readContent(inode: Inode): AsyncGenerator<Uint8Array> {
-  if (inode.size === 0 && !inode.entry?.openContent) return;
-  const open = inode.entry?.openContent;
-  if (!open) throw new FsImageError(`${JSON.stringify(inode.path)}: regular file without content`);
-  const src: ContentSource = await open.call(inode.entry);
+  const e = inode.entry;
+  if (inode.size === 0 && !e?.openContent && !e?.content) return;
+  let src: ContentSource;
+  const c = e?.content;
+  if (e?.openContent) {
+    src = await e.openContent();
+  } else if (c && typeof c.path === 'string' && typeof c.offset === 'number') {
+    src = readRange(inode.path, c.path, c.offset, inode.size);
+  } else if (c) {
+    src = await c.open();
+  } else {
+    throw new FsImageError(`${JSON.stringify(inode.path)}: regular file without content`);
+  }
   let got = 0;
   for await (const chunk of src as AsyncIterable<Uint8Array>) {
-    const c = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
-    got += c.length;
+    const b = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+    got += b.length;
     if (got > inode.size) break;
-    if (c.length) yield c;
+    if (b.length) yield b;
   }
   if (got !== inode.size) {
     throw new FsImageError(
       `${JSON.stringify(inode.path)}: file changed size while read (declared ${inode.size} bytes, read ${got > inode.size ? 'more' : got})`,
     );
+  }
+}
+
+/** `size` bytes of host file `file` from `offset`, read synchronously in large chunks. */
+function* readRange(
+  name: string,
+  file: string,
+  offset: number,
+  size: number,
+): Generator<Uint8Array> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new FsImageError(`${JSON.stringify(name)}: cannot open ${JSON.stringify(file)}`);
+  }
+  try {
+    let pos = offset;
+    const end = offset + size;
+    while (pos < end) {
+      const buf = Buffer.allocUnsafe(Math.min(end - pos, 1 << 20));
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      pos += n;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
   }
 }

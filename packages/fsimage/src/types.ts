@@ -22,7 +22,7 @@ export interface FsEntry {
   mode: number;
   uid: number;
   gid: number;
-  mtime: { sec: number; nsec: number };
+  mtime: { sec: number | bigint; nsec: number };
   /** Extended attributes, full names (`user.x`, `security.capability`, `trusted.overlay.opaque`). */
   xattrs?: ReadonlyMap<string, Uint8Array>;
   /** Byte size of a regular file (other types: ignored). */
@@ -33,6 +33,18 @@ export interface FsEntry {
   rdev?: { major: number; minor: number };
   /** Regular files: the content, exactly `size` bytes. Called once per inode. */
   openContent?: () => ContentSource | Promise<ContentSource>;
+  /**
+   * Alternative to `openContent` (the shape `@c2w/image` uses): `open()` gives the bytes; when
+   * `path` and `offset` are given, fsimage reads `size` bytes of `path` from `offset` directly.
+   */
+  content?: FsContent;
+}
+
+export interface FsContent {
+  open(): ContentSource | Promise<ContentSource>;
+  path?: string;
+  offset?: number;
+  size?: number;
 }
 
 /**

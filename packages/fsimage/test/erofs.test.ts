@@ -3,13 +3,11 @@ import { join } from 'node:path';
 import { type FsEntry, FsImageError, writeErofs } from '@c2w/fsimage';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { treeArb } from './gen.js';
+import { bytesOf, treeArb } from './gen.js';
 import {
+  checkImage,
   diffTrees,
-  dumpPath,
   dumpSuper,
-  fsck,
-  fsckExtract,
   mountUnavailable,
   normalize,
   normalizeDir,
@@ -101,37 +99,6 @@ function sampleTree(): Map<string, FsEntry> {
   ]);
 }
 
-/** Asserts fsck accepts `img`, extraction gives back `tree`, and dump.erofs agrees on links. */
-async function checkImage(img: string, tree: Map<string, FsEntry>) {
-  fsck(img);
-  const out = fsckExtract(img);
-  try {
-    // fsck.erofs 1.5 --extract: no xattrs, hardlinks become copies, and chown() after chmod()
-    // clears setuid/setgid on files (dump.erofs 1.5 prints only 0777 bits): the kernel mount
-    // test checks those. Hardlinks are checked through dump.erofs here.
-    const expected = await normalize(tree, { xattrs: false });
-    const actual = await normalizeDir(out, { xattrs: false });
-    expect(diffTrees(expected, actual, { setidCleared: true })).toEqual([]);
-  } finally {
-    rmSync(join(out, '..'), { recursive: true, force: true });
-  }
-  const byTarget = new Map<string, string[]>();
-  for (const [p, e] of tree) {
-    if (e.type === 'hardlink') {
-      let target = e.linkTarget as string;
-      while (tree.get(target)?.type === 'hardlink') target = tree.get(target)?.linkTarget as string;
-      byTarget.set(target, [...(byTarget.get(target) ?? [target]), p]);
-    }
-  }
-  for (const paths of byTarget.values()) {
-    const infos = paths.map((p) => dumpPath(img, p));
-    for (const i of infos) {
-      expect(i.nid).toBe(infos[0]?.nid);
-      expect(i.links).toBe(paths.length);
-    }
-  }
-}
-
 describe('writeErofs (uncompressed)', () => {
   it('writes every entry type; fsck.erofs accepts it and extraction gives the tree back', async () => {
     const img = join(work, 'sample.erofs');
@@ -142,6 +109,36 @@ describe('writeErofs (uncompressed)', () => {
     await checkImage(img, sampleTree());
     // Only the image remains in the directory: the temporary file was renamed.
     expect(readdirSync(work).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('LZ4: fsck.erofs accepts the image, extraction and the kernel give the tree back', async () => {
+    const tree = sampleTree();
+    // Compressible, incompressible and mixed files of awkward sizes.
+    const text = new TextEncoder().encode('lorem ipsum dolor sit amet '.repeat(20000));
+    const noise = bytesOf(300_001, 7);
+    tree.set('/z/text', file(text));
+    tree.set('/z/noise', file(noise));
+    tree.set(
+      '/z/mixed',
+      file(
+        Buffer.concat([
+          noise.subarray(0, 50_000),
+          text.subarray(0, 70_001),
+          noise.subarray(0, 6_000),
+        ]),
+      ),
+    );
+    tree.set('/z/zeros', file(new Uint8Array(1 << 20)));
+    tree.set('/z/tail', file(Buffer.concat([text.subarray(0, 9000), noise.subarray(0, 4095)])));
+    const img = join(work, 'lz4.erofs');
+    const r = await writeErofs(tree, img, { compression: 'lz4' });
+    const plain = await writeErofs(tree, join(work, 'plain.erofs'));
+    expect(r.bytes).toBeLessThan(plain.bytes - text.length / 2);
+    await checkImage(img, tree);
+    if (!mountUnavailable()) {
+      const actual = await withMount(img, (d) => normalizeDir(d));
+      expect(diffTrees(await normalize(tree, { kernelView: true }), actual)).toEqual([]);
+    }
   });
 
   it('is reproducible: same tree (in any insertion order) gives identical bytes', async () => {
@@ -158,8 +155,10 @@ describe('writeErofs (uncompressed)', () => {
         const img = join(work, 'prop.erofs');
         await writeErofs(tree, img);
         await checkImage(img, tree);
+        await writeErofs(tree, img, { compression: 'lz4' });
+        await checkImage(img, tree);
       }),
-      { numRuns: Number(process.env.FSIMAGE_RUNS ?? 25), endOnFailure: true },
+      { numRuns: Number(process.env.FSIMAGE_RUNS ?? 15), endOnFailure: true },
     );
   });
 
@@ -232,10 +231,12 @@ describe('writeErofs (uncompressed)', () => {
       expect(diffTrees(expected, actual)).toEqual([]);
       await fc.assert(
         fc.asyncProperty(treeArb({ maxNodes: 40 }), async (tree) => {
-          await writeErofs(tree, img);
           const expected = await normalize(tree, { kernelView: true });
-          const actual = await withMount(img, (d) => normalizeDir(d));
-          expect(diffTrees(expected, actual)).toEqual([]);
+          for (const compression of ['none', 'lz4'] as const) {
+            await writeErofs(tree, img, { compression });
+            const actual = await withMount(img, (d) => normalizeDir(d));
+            expect(diffTrees(expected, actual), compression).toEqual([]);
+          }
         }),
         { numRuns: Number(process.env.FSIMAGE_RUNS ?? 10), endOnFailure: true },
       );

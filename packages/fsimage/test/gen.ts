@@ -131,6 +131,8 @@ export interface GenOptions {
   maxNodes?: number;
   /** Modes with setuid/setgid bits (fsck.erofs 1.5 --extract drops them on files). */
   setid?: boolean;
+  /** Largest mtime (newc cpio stores 32 bits). */
+  maxSec?: number;
 }
 
 /** Arbitrary trees: every file type, nesting, long and unicode names, xattrs, hardlinks. */
@@ -147,7 +149,7 @@ export function treeArb(opts: GenOptions = {}): fc.Arbitrary<Map<string, FsEntry
         mode: opts.setid === false ? m.mode & 0o1777 : m.mode,
         uid: m.uid,
         gid: m.gid,
-        mtime: { sec: m.sec, nsec: m.nsec },
+        mtime: { sec: Math.min(m.sec, opts.maxSec ?? m.sec), nsec: m.nsec },
         xattrs: new Map(Object.entries(m.xattrs)),
       });
       tree.set('/', {
