@@ -11,5 +11,6 @@ export {
   withExternalRootfs,
   writeBrowserBundle,
 } from './bundle.js';
+export { BROWSER_USAGE, browserCommand, type CommandIO } from './command.js';
 export { contentType, ISOLATION_HEADERS } from './headers.js';
 export { type ServedBundle, type ServeOptions, serveBrowserBundle } from './server.js';
