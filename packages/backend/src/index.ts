@@ -4,8 +4,8 @@
  * Each backend is its own package (`@c2w/backend-<name>`) exporting a `backend` object; the
  * registry picks one by the image's target architecture. See docs/backends.md.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import {
   encodeRecords,
   encodeRunConfig,
@@ -66,6 +66,15 @@ export class BackendNotBuiltError extends BackendError {
   override name = 'BackendNotBuiltError';
 }
 
+/** Custom section of a packed module holding the licence texts of what its VM contains. */
+export const LICENSES_SECTION = 'c2w.licenses';
+
+/** The licence files as one text: `==> NAME <==` then the file, for each. */
+export function licenseText(files: string[]): Uint8Array {
+  const parts = files.map((f) => `==> ${basename(f)} <==\n${readFileSync(f, 'utf8')}\n`);
+  return new TextEncoder().encode(parts.join(''));
+}
+
 export interface BackendSpec {
   name: string;
   description: string;
@@ -88,23 +97,24 @@ export function defineBackend(spec: BackendSpec): Backend {
     if (existsSync(p) && statSync(p).isFile()) return undefined;
     return `the ${spec.name} backend's VM module is not built (${p}); build it with \`${spec.buildHint}\``;
   };
+  const licenseFiles = (): string[] => {
+    const l = spec.licenses;
+    if (l === undefined) return [];
+    if (typeof l === 'function') return l();
+    if (Array.isArray(l)) return l.filter((f) => existsSync(f));
+    if (!existsSync(l)) return [];
+    return readdirSync(l)
+      .sort()
+      .map((f) => join(l, f))
+      .filter((f) => statSync(f).isFile());
+  };
   return {
     name: spec.name,
     description: spec.description,
     arches: spec.arches,
     vmModulePath,
     missing,
-    licenseFiles() {
-      const l = spec.licenses;
-      if (l === undefined) return [];
-      if (typeof l === 'function') return l();
-      if (Array.isArray(l)) return l.filter((f) => existsSync(f));
-      if (!existsSync(l)) return [];
-      return readdirSync(l)
-        .sort()
-        .map((f) => join(l, f))
-        .filter((f) => statSync(f).isFile());
-    },
+    licenseFiles,
     async pack(req) {
       const why = missing();
       if (why) throw new BackendNotBuiltError(why);
@@ -117,11 +127,15 @@ export function defineBackend(spec: BackendSpec): Backend {
         both.set(more, config.length);
         config = both;
       }
+      const licenses = licenseFiles();
       return packModule({
         module: vmModulePath(),
         output: req.output,
         rootfs: req.rootfs,
         config,
+        customSections: licenses.length
+          ? [{ name: LICENSES_SECTION, data: licenseText(licenses) }]
+          : [],
         onProgress: req.onProgress,
       });
     },

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -6,6 +6,7 @@ import {
   BackendNotBuiltError,
   BackendRegistry,
   defineBackend,
+  LICENSES_SECTION,
   normalizeArch,
 } from '@c2w/backend';
 import { backend as bochs } from '@c2w/backend-bochs';
@@ -56,11 +57,12 @@ describe('backend registry', () => {
       description: 'test',
       arches: ['arm64'],
       vmModule: vm,
-      licenses: [join(dir, 'nope')],
+      licenses: [join(dir, 'COPYING'), join(dir, 'nope')],
       buildHint: 'x',
       extraRecords: (req) => [['binfmt', req.arch]],
     });
-    expect(b.licenseFiles()).toEqual([]);
+    writeFileSync(join(dir, 'COPYING'), 'GPL text\n');
+    expect(b.licenseFiles()).toEqual([join(dir, 'COPYING')]);
     const out = join(dir, 'out.wasm');
     await b.pack({
       output: out,
@@ -77,5 +79,9 @@ describe('backend registry', () => {
       ['debug', '1'],
       ['binfmt', 'arm64'],
     ]);
+    // The licence texts travel in the module, as a custom section.
+    const mod = await WebAssembly.compile(readFileSync(out));
+    const [sec] = WebAssembly.Module.customSections(mod, LICENSES_SECTION);
+    expect(new TextDecoder().decode(sec)).toBe('==> COPYING <==\nGPL text\n\n');
   });
 });

@@ -47,6 +47,8 @@ export interface PackOptions {
   config: Uint8Array;
   /** The rootfs (an EROFS image); omitted: no rootfs. */
   rootfs?: RootfsInput | null;
+  /** Custom sections appended at the end of the module (e.g. licence texts). */
+  customSections?: { name: string; data: Uint8Array }[];
   /** Called as bytes are written (bytes written, total bytes). */
   onProgress?: (written: number, total: number) => void;
 }
@@ -271,10 +273,17 @@ export async function packModule(opts: PackOptions): Promise<PackResult> {
       if (s.id !== SECTION.custom) lastKnown = i;
     });
 
+    const customs = (opts.customSections ?? []).map(({ name, data }) => {
+      const n = new TextEncoder().encode(name);
+      const body = concat([encodeU32(n.length), n, data]);
+      return concat([sectionHeader(SECTION.custom, body.length), body]);
+    });
+
     // Output size, for progress.
     let total = 8;
     for (const s of sections) if (s !== data) total += replaced.get(s)?.length ?? s.end - s.start;
     total += dataHeader.length + (data ? data.size - dataCountLen : 0) + segHeader.length + segLen;
+    for (const c of customs) total += c.length;
 
     outFh = await open(tmp, 'wx');
     const w = new Writer(outFh, total, opts.onProgress);
@@ -308,6 +317,7 @@ export async function packModule(opts: PackOptions): Promise<PackResult> {
       }
       if (!data && i === lastKnown) await writeData();
     }
+    for (const c of customs) await w.write(c);
     await w.flush();
     await outFh.close();
     outFh = undefined;
