@@ -206,7 +206,9 @@ describe('the page', () => {
     const waited = Date.now() - waitStart;
     const after = Number((await state(page)).stdout.match(/ticks=(\d+)/g)?.[1]?.slice(6));
     const ticks = after - before;
-    expect(ticks).toBeGreaterThanOrEqual(Math.floor(1500 / 250) - 2);
+    // At least a few timeouts passed (a loaded CI machine may run late), never more than the
+    // wall clock allows (a poll that returned early would count thousands).
+    expect(ticks).toBeGreaterThanOrEqual(2);
     expect(ticks).toBeLessThanOrEqual(Math.ceil(waited / 250) + 1);
     // A clock-only poll_oneoff (nanosleep) sleeps for real.
     await page.keyboard.type('sleep 300');
@@ -214,7 +216,7 @@ describe('the page', () => {
     await waitScreen(page, 'slept=');
     const slept = Number(/slept=(\d+)/.exec(await screen(page))?.[1]);
     expect(slept).toBeGreaterThanOrEqual(300);
-    expect(slept).toBeLessThan(1500);
+    expect(slept).toBeLessThan(5000);
     await page.keyboard.type('nonblock');
     await page.keyboard.press('Enter');
     await waitScreen(page, 'nonblock: EAGAIN');
