@@ -6,16 +6,14 @@
  *   npx tsx bench/convert/run.ts [--runs N]
  *
  * Images: busybox-static amd64 and riscv64 (test/fixtures/images), and the debootstrapped Debian
- * minbase tree ($C2W_CACHE/fixtures/debian-bookworm-minbase-amd64) made an OCI layout with umoci
- * (cached in $C2W_CACHE/bench/). Backend: the real one if its VM module is built, else the
+ * minbase tree made an OCI layout with umoci (packages/cli/test/images.ts, cached in $C2W_CACHE). Backend: the real one if its VM module is built, else the
  * packing-contract fixture module (say so in the table: the VM module's size changes pack time).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   createReadStream,
   createWriteStream,
   existsSync,
-  mkdirSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -26,47 +24,14 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
+import { busyboxLayout, debianLayout } from '../../packages/cli/test/images.ts';
 import { readFooter } from '../../packages/pack/src/index.ts';
-import { ensureFixtures } from '../../test/fixtures/images/index.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
 const bin = join(root, 'packages/cli/dist/bin.js');
 const fixtureVm = join(root, 'packages/pack/build/fixtures/footer.wasm');
 const runsArg = process.argv.indexOf('--runs');
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 3;
-
-function debianLayout(): string | undefined {
-  const tree = join(cache, 'fixtures/debian-bookworm-minbase-amd64');
-  if (!existsSync(`${tree}.complete`)) return undefined;
-  const layout = join(cache, 'bench/debian-layout');
-  if (existsSync(join(layout, '.complete'))) return layout;
-  rmSync(layout, { recursive: true, force: true });
-  mkdirSync(join(cache, 'bench'), { recursive: true });
-  const work = mkdtempSync(join(cache, 'bench/work-'));
-  try {
-    execFileSync('umoci', ['init', '--layout', layout]);
-    execFileSync('umoci', ['new', '--image', `${layout}:debian`]);
-    execFileSync('umoci', ['unpack', '--image', `${layout}:debian`, join(work, 'b')]);
-    execFileSync('cp', ['-a', `${tree}/.`, join(work, 'b/rootfs/')]);
-    execFileSync('umoci', ['repack', '--image', `${layout}:debian`, join(work, 'b')]);
-    execFileSync('umoci', [
-      'config',
-      '--image',
-      `${layout}:debian`,
-      '--config.cmd',
-      '/bin/bash',
-      '--architecture',
-      'amd64',
-      '--os',
-      'linux',
-    ]);
-    execFileSync('touch', [join(layout, '.complete')]);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return layout;
-}
 
 interface Blob {
   path: string;
@@ -121,14 +86,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main() {
   if (!existsSync(bin)) throw new Error('build first: tools/nx run-many -t build artifact');
-  const { layout } = ensureFixtures();
+  const layout = busyboxLayout();
   const images: [string, string, string, string][] = [
     ['busybox amd64', layout, 'amd64', 'amd64'],
     ['busybox riscv64', layout, 'riscv64', 'riscv64'],
   ];
-  const deb = debianLayout();
-  if (deb) images.push(['debian minbase amd64', deb, 'debian', 'amd64']);
-  else console.log('(no debootstrapped Debian tree in $C2W_CACHE/fixtures: Debian row skipped)');
+  images.push(['debian minbase amd64', debianLayout(), 'debian', 'amd64']);
 
   const rows: string[][] = [];
   for (const [name, lay, tag, arch] of images) {
