@@ -13,8 +13,33 @@
 static RVCPU cpu;
 static int exit_code = -1;
 
-int rv_mmio_read(RVCPU *s, uint64_t pa, int size, uint64_t *val) { (void)s; (void)pa; (void)size; (void)val; return -1; }
-int rv_mmio_write(RVCPU *s, uint64_t pa, int size, uint64_t val) { (void)s; (void)pa; (void)size; (void)val; return -1; }
+/* --machine mode (privileged tests): M-mode start, a test finisher at 0x100000 (0x5555 = pass,
+ * (code << 16) | 0x3333 = fail with code), a byte console at 0x10000000, and a CLINT at
+ * 0x2000000 whose mtime counts instructions (deterministic). */
+static int machine_mode;
+static uint64_t mtimecmp = ~0ULL;
+
+int rv_mmio_read(RVCPU *s, uint64_t pa, int size, uint64_t *val) {
+  if (!machine_mode) return -1;
+  if (pa == 0x2000000 + 0xbff8) { *val = s->cycles; return 0; }
+  if (pa == 0x2000000 + 0x4000) { *val = mtimecmp; return 0; }
+  if (pa == 0x2000000) { *val = (s->mip >> 3) & 1; return 0; }
+  (void)size;
+  return -1;
+}
+int rv_mmio_write(RVCPU *s, uint64_t pa, int size, uint64_t val) {
+  (void)size;
+  if (!machine_mode) return -1;
+  if (pa == 0x100000) {
+    exit_code = (val & 0xffff) == 0x5555 ? 0 : (int)((val >> 16) & 0xff) ? (int)((val >> 16) & 0xff) : 1;
+    s->stop = 1;
+    return 0;
+  }
+  if (pa == 0x10000000) { uint8_t c = (uint8_t)val; if (write(1, &c, 1) < 0) return -1; return 0; }
+  if (pa == 0x2000000 + 0x4000) { mtimecmp = val; rv_set_mip(s, MIP_MTIP, s->cycles >= mtimecmp); return 0; }
+  if (pa == 0x2000000) { rv_set_mip(s, MIP_MSIP, val & 1); return 0; }
+  return -1;
+}
 uint64_t rv_get_mtime(RVCPU *s) { return s->cycles; }
 
 int rv_ecall_hook(RVCPU *s) {
@@ -46,7 +71,11 @@ static uint64_t rd(const uint8_t *p, int n) {
 int main(int argc, char **argv) {
   uint64_t max_insns = 1ULL << 32;
   int i = 1;
-  if (i + 1 < argc && !strcmp(argv[i], "--max-insns")) { max_insns = strtoull(argv[i + 1], 0, 0); i += 2; }
+  for (;;) {
+    if (i + 1 < argc && !strcmp(argv[i], "--max-insns")) { max_insns = strtoull(argv[i + 1], 0, 0); i += 2; }
+    else if (i < argc && !strcmp(argv[i], "--machine")) { machine_mode = 1; i++; }
+    else break;
+  }
   if (i >= argc) { fprintf(stderr, "usage: rv64-user [--max-insns N] PROG.elf\n"); return 2; }
   FILE *f = fopen(argv[i], "rb");
   if (!f) { fprintf(stderr, "rv64-user: cannot open %s\n", argv[i]); return 2; }
@@ -72,10 +101,25 @@ int main(int argc, char **argv) {
     memcpy(dst, elf + off, filesz);
   }
   cpu.pc = rd(elf + 24, 8);
+  cpu.x[2] = RAM_BASE + RAM_SIZE - 4096;
+  if (machine_mode) {
+    while (!cpu.stop && cpu.cycles < max_insns) {
+      rv_set_mip(&cpu, MIP_MTIP, cpu.cycles >= mtimecmp);
+      if (rv_run(&cpu, 64) == RUN_WFI) {
+        if (mtimecmp == ~0ULL && !(cpu.mip & cpu.mie)) { fprintf(stderr, "rv64-user: wfi with no wakeup\n"); return 5; }
+        cpu.cycles += 64; /* time passes while waiting */
+      }
+    }
+    if (!cpu.stop) {
+      fprintf(stderr, "rv64-user: instruction limit reached at pc=0x%llx priv=%d mcause=0x%llx mepc=0x%llx\n",
+              (unsigned long long)cpu.pc, cpu.priv, (unsigned long long)cpu.mcause, (unsigned long long)cpu.mepc);
+      return 4;
+    }
+    return exit_code;
+  }
   rv_set_priv(&cpu, 0);
   cpu.mstatus |= 1ULL << 13; /* FS = initial */
   cpu.user_syscalls = 1;
-  cpu.x[2] = RAM_BASE + RAM_SIZE - 4096;
   rv_tlb_flush(&cpu);
   while (!cpu.stop && cpu.cycles < max_insns) {
     rv_run(&cpu, 1 << 20);
