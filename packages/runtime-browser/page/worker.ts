@@ -198,6 +198,7 @@ function makePollOneoff(wasi: WASI, ch: StdinChannel) {
   return (inPtr: number, outPtr: number, nsubs: number, neventsPtr: number): number => {
     const view = () => new DataView(wasi.inst.exports.memory.buffer);
     if (nsubs === 0) return ERRNO_INVAL;
+    maybeFlush();
     interface Sub {
       userdata: bigint;
       tag: number;
