@@ -16,7 +16,7 @@ export const backend = defineBackend({
   arches: ['amd64'],
   vmModule: () => process.env.C2W_BOCHS_VM ?? join(buildDir, 'vm.wasm'),
   licenses: join(buildDir, 'licenses'),
-  buildHint: 'tools/nx run bochs:artifact',
+  buildHint: 'tools/nx run emulator-bochs:artifact',
 });
 
 export default backend;

@@ -17,7 +17,7 @@ export const backend = defineBackend({
   arches: ['riscv64'],
   vmModule: () => process.env.C2W_RISCV64_VM ?? join(buildDir, 'vm.wasm'),
   licenses: join(buildDir, 'licenses'),
-  buildHint: 'tools/nx run riscv64:artifact',
+  buildHint: 'tools/nx run emulator-riscv64:artifact',
 });
 
 export default backend;

@@ -112,7 +112,7 @@ describe('c2w command line', () => {
     );
     expect(r.status).toBe(3);
     expect(lines(r.stderr)).toEqual([
-      "c2w: the bochs backend's VM module is not built (/nope/bochs-vm.wasm); build it with `tools/nx run bochs:artifact`",
+      "c2w: the bochs backend's VM module is not built (/nope/bochs-vm.wasm); build it with `tools/nx run emulator-bochs:artifact`",
     ]);
     expect(readdirSync(dir)).toEqual([]);
   });
