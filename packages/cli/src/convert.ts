@@ -201,8 +201,9 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     }
 
     const rootfsPath = join(tmp, EXTERNAL_ROOTFS_NAME);
-    const erofsStep = steps.step('writing rootfs');
-    erofsStep(0, 0);
+    steps.status(
+      `writing the rootfs (EROFS) of ${flat.stats.files} files, ${(flat.stats.bytes / 1e6).toFixed(1)} MB...`,
+    );
     try {
       await writeErofs(toFsTree(flat.tree), rootfsPath, { compression: rootfsCompression() });
     } catch (e) {

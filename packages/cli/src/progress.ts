@@ -1,10 +1,12 @@
 /** Progress on a TTY only (stderr), one redrawn line per step. */
 export interface StepProgress {
   step(name: string): (done: number, total: number) => void;
+  /** A step without a measure: its name, shown until the next update. */
+  status(text: string): void;
   end(): void;
 }
 
-export const quietSteps: StepProgress = { step: () => () => {}, end() {} };
+export const quietSteps: StepProgress = { step: () => () => {}, status() {}, end() {} };
 
 const MB = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
 
@@ -21,6 +23,10 @@ export function ttySteps(out: NodeJS.WriteStream = process.stderr): StepProgress
         out.write(`\r\x1b[2K${name}: ${MB(done)}${total > 0 ? ` / ${MB(total)}` : ''}${pct}`);
         active = true;
       };
+    },
+    status(text) {
+      out.write(`\r\x1b[2K${text}`);
+      active = true;
     },
     end() {
       if (active) out.write('\r\x1b[2K');
