@@ -87,14 +87,21 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
   if (!existsSync(bin)) throw new Error('build first: tools/nx run-many -t build artifact');
   const layout = busyboxLayout();
-  const images: [string, string, string, string][] = [
+  const images: [string, string, string, string, string?][] = [
     ['busybox amd64', layout, 'amd64', 'amd64'],
     ['busybox riscv64', layout, 'riscv64', 'riscv64'],
   ];
   images.push(['debian minbase amd64', debianLayout(), 'debian', 'amd64']);
+  // The same images from a local registry (docker-registry on 127.0.0.1, pushed with skopeo).
+  const { startRegistry, pushWithSkopeo } = await import('../../test/fixtures/images/registry.ts');
+  const reg = await startRegistry({ auth: 'none' });
+  for (const [name, lay, tag, arch] of [...images]) {
+    pushWithSkopeo(lay, tag, `${reg.host}/bench/${tag}:latest`);
+    images.push([`${name} (registry)`, lay, tag, arch, `${reg.host}/bench/${tag}:latest`]);
+  }
 
   const rows: string[][] = [];
-  for (const [name, lay, tag, arch] of images) {
+  for (const [name, lay, tag, arch, registryRef] of images) {
     const blobs = blobsOf(lay, tag);
     const blobBytes = blobs.reduce((a, b) => a + b.size, 0);
     const raw = await uncompressedBytes(blobs);
@@ -108,12 +115,15 @@ async function main() {
       for (let r = 0; r < RUNS; r++) {
         const cdir = mkdtempSync(join(dir, 'copy-'));
         copy.push(await copyBlobs(blobs, cdir));
+        // Registry pulls go through c2w's blob cache: a fresh one per run, so each run downloads.
+        const ref = registryRef ?? `oci:${lay}:${tag}`;
+        const cacheDir = mkdtempSync(join(dir, 'cache-'));
         const t = performance.now();
         const res = spawnSync(
           process.execPath,
-          [bin, '-q', '--target-arch', arch, `oci:${lay}:${tag}`, join(dir, 'out.wasm')],
+          [bin, '-q', '--target-arch', arch, ref, join(dir, 'out.wasm')],
           {
-            env: { ...process.env, ...env },
+            env: { ...process.env, ...env, C2W_CACHE: cacheDir },
             encoding: 'utf8',
           },
         );
@@ -139,6 +149,7 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  await reg.stop();
   const head = [
     'image',
     'backend',
