@@ -17,6 +17,7 @@ import {
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, launch } from './chromium.js';
+import { childrenNamed, treeCpuSeconds } from './cpu.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const root = join(pkg, '..', '..');
@@ -241,6 +242,32 @@ describe('the page', () => {
     console.log(
       `runtime-browser: first output ${first.firstOutputMs?.toFixed(0)} ms after navigation start; prompt on screen ${promptMs} ms after goto`,
     );
+    await page.close();
+  });
+
+  it('waits for input without using the CPU (Atomics.wait, no busy loop)', async () => {
+    const page = await open();
+    await waitScreen(page, '$ ');
+    const chromium = childrenNamed('chromium');
+    expect(chromium.length).toBeGreaterThan(0);
+    // The module now sits in poll_oneoff (stdin + 250 ms timeouts): it should sleep.
+    await page.waitForTimeout(1000);
+    const c0 = treeCpuSeconds(chromium);
+    const t0 = Date.now();
+    await page.waitForTimeout(3000);
+    const used = treeCpuSeconds(chromium) - c0;
+    const seconds = (Date.now() - t0) / 1000;
+    console.log(
+      `runtime-browser: idle page used ${used.toFixed(2)} CPU s in ${seconds.toFixed(1)} s`,
+    );
+    // A busy-waiting worker takes a CPU second per second (a third of that on a loaded machine);
+    // the idle page takes a few hundredths.
+    expect(used).toBeLessThan(0.15 * seconds);
+    // And it still answers.
+    await page.click('#terminal');
+    await page.keyboard.type('hello');
+    await page.keyboard.press('Enter');
+    await waitScreen(page, '$ hello\nhello\n$ ');
     await page.close();
   });
 
