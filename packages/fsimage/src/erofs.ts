@@ -9,7 +9,15 @@
  * of partly filled blocks. File and directory data blocks follow the metadata, written in one
  * sequential pass in inode order while file contents stream through.
  */
-import { closeSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FsImageError } from './errors.js';
 import { lz4CompressDestSize } from './lz4.js';
@@ -225,6 +233,46 @@ class MetaAllocator {
   }
 }
 
+function changedSize(inode: Inode, got: number | string): FsImageError {
+  return new FsImageError(
+    `${JSON.stringify(inode.path)}: file changed size while read (declared ${inode.size} bytes, read ${got})`,
+  );
+}
+
+/** Reads `inode.size` bytes of `file` from `offset`: the first `fullLen` into `data`, the rest into `tail`. */
+function readDirect(
+  inode: Inode,
+  file: string,
+  offset: number,
+  whole: boolean,
+  fullLen: number,
+  tail: Uint8Array | undefined,
+  data: DataWriter,
+) {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new FsImageError(`${JSON.stringify(inode.path)}: cannot open ${JSON.stringify(file)}`);
+  }
+  try {
+    const n = data.readFrom(fd, offset, fullLen);
+    if (n < fullLen) throw changedSize(inode, n);
+    let got = fullLen;
+    if (tail) {
+      while (got < inode.size) {
+        const r = readSync(fd, tail, got - fullLen, inode.size - got, offset + got);
+        if (r === 0) throw changedSize(inode, got);
+        got += r;
+      }
+    }
+    if (whole && readSync(fd, Buffer.alloc(1), 0, 1, offset + got) > 0)
+      throw changedSize(inode, 'more');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Sequential writer of the data area, buffered. */
 class DataWriter {
   private buf = Buffer.alloc(4 << 20);
@@ -245,6 +293,21 @@ class DataWriter {
       o += n;
       if (this.len === this.buf.length) this.flush();
     }
+  }
+  /** Reads up to `n` bytes of `fd` at `pos` into the data area; returns how many it got. */
+  readFrom(fd: number, pos: number, n: number): number {
+    if (this.pos + n > this.limit) this.tooBig();
+    let got = 0;
+    while (got < n) {
+      const want = Math.min(n - got, this.buf.length - this.len);
+      const r = readSync(fd, this.buf, this.len, want, pos + got);
+      if (r === 0) break;
+      this.len += r;
+      this.pos += r;
+      got += r;
+      if (this.len === this.buf.length) this.flush();
+    }
+    return got;
   }
   pad() {
     const r = this.pos % BLK;
@@ -545,7 +608,17 @@ export async function writeErofs(
         } else if (inode.kind === 'symlink') {
           put(inode.target as Uint8Array);
         } else {
-          for await (const c of readContent(inode)) put(c);
+          const c = inode.entry?.content;
+          if (
+            !inode.entry?.openContent &&
+            typeof c?.path === 'string' &&
+            typeof c.offset === 'number'
+          ) {
+            // Fast path: host file ranges are read straight into the output buffer.
+            readDirect(inode, c.path, c.offset, c.wholeFile === true, fullLen, tailBytes, data);
+          } else {
+            for await (const c of readContent(inode)) put(c);
+          }
         }
         data.pad();
         if (fullLen > 0) iu = startBlock;

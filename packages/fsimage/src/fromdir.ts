@@ -166,8 +166,13 @@ export function treeFromDirectory(
         ...base,
         type,
         size,
-        // No path/offset: reading the whole file notices a file that grew since lstat.
-        content: { size, open: () => readChunks(host, size) },
+        content: {
+          path: host,
+          offset: 0,
+          size,
+          wholeFile: true,
+          open: () => readChunks(host, size),
+        },
       });
     } else if (type === 'symlink') {
       tree.set(path, { ...base, type, linkTarget: readlinkSync(host) });
@@ -180,9 +185,7 @@ export function treeFromDirectory(
       tree.set(path, { ...base, type });
     }
     if (type === 'dir') {
-      const names = readdirSync(host).sort((a, b) =>
-        Buffer.compare(Buffer.from(a), Buffer.from(b)),
-      );
+      const names = readdirSync(host).sort();
       for (const name of names) {
         const h = join(host, name);
         visit(h, path === '/' ? `/${name}` : `${path}/${name}`, lstatSync(h, { bigint: true }));

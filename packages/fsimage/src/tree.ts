@@ -23,6 +23,7 @@ export interface Xattr {
 export interface DirChild {
   name: Uint8Array;
   inode: Inode;
+  path: string;
 }
 
 export interface Inode {
@@ -82,18 +83,6 @@ function checkName(path: string, name: string): Uint8Array {
   return bytes;
 }
 
-/** Splits a normalized absolute path into checked components ('/' -> []). */
-export function splitPath(path: string): string[] {
-  if (typeof path !== 'string' || !path.startsWith('/')) {
-    throw new FsImageError(`${JSON.stringify(path)}: path is not absolute`);
-  }
-  if (path.includes('\0')) throw new FsImageError(`${JSON.stringify(path)}: name contains NUL`);
-  if (path === '/') return [];
-  const parts = path.slice(1).split('/');
-  for (const p of parts) checkName(path, p);
-  return parts;
-}
-
 function checkInt(path: string, what: string, v: unknown, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
     throw new FsImageError(`${JSON.stringify(path)}: ${what} ${String(v)} out of range`);
@@ -102,12 +91,7 @@ function checkInt(path: string, what: string, v: unknown, max: number): number {
 }
 
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a[i] as number) - (b[i] as number);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
+  return Buffer.compare(a, b);
 }
 
 function makeInode(path: string, e: FsEntry, kind: InodeKind): Inode {
@@ -175,7 +159,12 @@ const KINDS = new Set(['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socke
 export function prepareTree(tree: FsTree): PreparedTree {
   const byPath = new Map<string, FsEntry>();
   for (const [rawPath, entry] of entriesOf(tree)) {
-    splitPath(rawPath);
+    // Names are checked as they are added to their directory.
+    if (typeof rawPath !== 'string' || !rawPath.startsWith('/')) {
+      throw new FsImageError(`${JSON.stringify(rawPath)}: path is not absolute`);
+    }
+    if (rawPath.includes('\0'))
+      throw new FsImageError(`${JSON.stringify(rawPath)}: name contains NUL`);
     if (byPath.has(rawPath)) throw new FsImageError(`${JSON.stringify(rawPath)}: duplicate path`);
     if (!entry || typeof entry !== 'object') {
       throw new FsImageError(`${JSON.stringify(rawPath)}: entry is not an object`);
@@ -197,33 +186,32 @@ export function prepareTree(tree: FsTree): PreparedTree {
   const inodeOf = new Map<string, Inode>([['/', root]]);
   const childMaps = new Map<Inode, Map<string, DirChild>>([[root, new Map()]]);
 
-  const ensureDir = (parts: string[]): Inode => {
-    let cur = root;
-    let p = '';
-    for (const part of parts) {
-      p += `/${part}`;
-      let next = inodeOf.get(p);
-      if (!next) {
-        const e = byPath.get(p);
-        if (e && e.type !== 'dir') {
-          throw new FsImageError(`${JSON.stringify(p)}: is a ${e.type} but has children`);
-        }
-        next = makeInode(p, e ?? defaultDir, 'dir');
-        inodeOf.set(p, next);
-        childMaps.set(next, new Map());
-        addChild(cur, part, next, p);
-      } else if (next.kind !== 'dir') {
-        throw new FsImageError(`${JSON.stringify(p)}: is a ${next.kind} but has children`);
-      }
-      cur = next;
-    }
-    return cur;
-  };
   const addChild = (dir: Inode, name: string, inode: Inode, path: string) => {
     const m = childMaps.get(dir) as Map<string, DirChild>;
     if (m.has(name)) throw new FsImageError(`${JSON.stringify(path)}: duplicate path`);
-    m.set(name, { name: checkName(path, name), inode });
+    m.set(name, { name: checkName(path, name), inode, path });
     if (inode.kind === 'dir') dir.nlink++;
+  };
+  /** The directory inode at `path`, created (with its missing parents) if the tree lacks it. */
+  const dirFor = (path: string): Inode => {
+    const hit = inodeOf.get(path);
+    if (hit) {
+      if (hit.kind !== 'dir') {
+        throw new FsImageError(`${JSON.stringify(path)}: is a ${hit.kind} but has children`);
+      }
+      return hit;
+    }
+    const e = byPath.get(path);
+    if (e && e.type !== 'dir') {
+      throw new FsImageError(`${JSON.stringify(path)}: is a ${e.type} but has children`);
+    }
+    const cut = path.lastIndexOf('/');
+    const parent = dirFor(cut === 0 ? '/' : path.slice(0, cut));
+    const inode = makeInode(path, e ?? defaultDir, 'dir');
+    inodeOf.set(path, inode);
+    childMaps.set(inode, new Map());
+    addChild(parent, path.slice(cut + 1), inode, path);
+    return inode;
   };
 
   const sortedPaths = [...byPath.keys()].sort();
@@ -240,16 +228,15 @@ export function prepareTree(tree: FsTree): PreparedTree {
         `${JSON.stringify(path)}: unknown entry type ${JSON.stringify(e.type)}`,
       );
     }
-    const parts = splitPath(path);
-    const name = parts.pop() as string;
     if (e.type === 'dir') {
-      ensureDir([...parts, name]);
+      dirFor(path);
       continue;
     }
-    const parent = ensureDir(parts);
+    const cut = path.lastIndexOf('/');
+    const parent = dirFor(cut === 0 ? '/' : path.slice(0, cut));
     const inode = makeInode(path, e, e.type as InodeKind);
     inodeOf.set(path, inode);
-    addChild(parent, name, inode, path);
+    addChild(parent, path.slice(cut + 1), inode, path);
   }
   for (const [path, e] of hardlinks) {
     let target = e.linkTarget;
@@ -272,10 +259,8 @@ export function prepareTree(tree: FsTree): PreparedTree {
     if (resolved.kind === 'dir') {
       throw new FsImageError(`${JSON.stringify(path)}: hardlink to a directory`);
     }
-    const parts = splitPath(path);
-    const name = parts.pop() as string;
-    const parent = ensureDir(parts);
-    addChild(parent, name, resolved, path);
+    const cut = path.lastIndexOf('/');
+    addChild(dirFor(cut === 0 ? '/' : path.slice(0, cut)), path.slice(cut + 1), resolved, path);
     resolved.nlink++;
     if (resolved.nlink > 0xffffffff)
       throw new FsImageError(`${JSON.stringify(path)}: too many links`);
@@ -294,7 +279,7 @@ export function prepareTree(tree: FsTree): PreparedTree {
     inodes.push(inode);
     for (const c of inode.children ?? []) {
       c.inode.parent ??= inode;
-      walk(c.inode, `${path === '/' ? '' : path}/${new TextDecoder().decode(c.name)}`);
+      walk(c.inode, c.path);
     }
   };
   walk(root, '/');
@@ -311,7 +296,7 @@ export async function* readContent(inode: Inode): AsyncGenerator<Uint8Array> {
   if (e?.openContent) {
     src = await e.openContent();
   } else if (c && typeof c.path === 'string' && typeof c.offset === 'number') {
-    src = readRange(inode.path, c.path, c.offset, inode.size);
+    src = readRange(inode.path, c.path, c.offset, c.wholeFile ? inode.size + 1 : inode.size);
   } else if (c) {
     src = await c.open();
   } else {

@@ -45,6 +45,8 @@ export interface FsContent {
   path?: string;
   offset?: number;
   size?: number;
+  /** `path` holds exactly this file (offset 0): a longer file is reported as having changed. */
+  wholeFile?: boolean;
 }
 
 /**

@@ -1,6 +1,15 @@
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { type FsEntry, FsImageError, writeErofs } from '@c2w/fsimage';
+import { type FsEntry, FsImageError, treeFromDirectory, writeErofs } from '@c2w/fsimage';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { bytesOf, treeArb } from './gen.js';
@@ -8,6 +17,8 @@ import {
   checkImage,
   diffTrees,
   dumpSuper,
+  fsck,
+  fsckExtract,
   mountUnavailable,
   normalize,
   normalizeDir,
@@ -211,6 +222,40 @@ describe('writeErofs (uncompressed)', () => {
       expect(() => statSync(out), what).toThrow();
     }
     expect(readdirSync(work).filter((n) => n.startsWith('.'))).toEqual([]);
+  });
+
+  it('reads host files directly (treeFromDirectory, @c2w/image content ranges) and notices changes', async () => {
+    const src = join(work, 'src');
+    mkdirSync(join(src, 'd'), { recursive: true });
+    writeFileSync(join(src, 'd', 'a'), 'a'.repeat(5000));
+    writeFileSync(join(src, 'pack'), 'HEADERhello world, this is a content range!TRAILER');
+    const tree = treeFromDirectory(src);
+    // A content range inside a pack file, as @c2w/image's spool gives it.
+    tree.set('/ranged', {
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: { sec: 10n as unknown as number, nsec: 0 },
+      size: 37,
+      content: { path: join(src, 'pack'), offset: 6, size: 37, open: () => [] },
+    });
+    const img = join(work, 'host.erofs');
+    await writeErofs(tree, img);
+    fsck(img);
+    const out = fsckExtract(img);
+    expect(readFileSync(join(out, 'ranged'), 'utf8')).toBe('hello world, this is a content range!');
+    expect(readFileSync(join(out, 'd', 'a'), 'utf8')).toBe('a'.repeat(5000));
+    rmSync(join(out, '..'), { recursive: true, force: true });
+    for (const compression of ['none', 'lz4'] as const) {
+      appendFileSync(join(src, 'd', 'a'), 'grown');
+      const err = await writeErofs(tree, img, { compression }).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/"\/d\/a": file changed size while read/);
+    }
+    truncateSync(join(src, 'd', 'a'), 10);
+    await expect(writeErofs(tree, img)).rejects.toThrow(
+      /"\/d\/a": file changed size while read \(declared 5000 bytes, read 10\)/,
+    );
   });
 
   it('refuses a tree too big for the limit', async () => {
