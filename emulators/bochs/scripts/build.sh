@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds Bochs with the c2w host layer: `build.sh native|wasm OUTDIR`.
+# Runs inside the build root (tools/toolchain/run -- ...). Work trees live in
+# $C2W_CACHE/bochs-work/<kind>-<hash>; make is incremental within one work tree.
+set -euo pipefail
+kind="$1"; mkdir -p "$2"; out="$(cd "$2" && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+: "${C2W_CACHE:=/var/cache/c2w}"
+. "$here/scripts/configure-flags.sh"
+src="$("$here/scripts/source.sh")"
+jobs="${C2W_JOBS:-2}"
+
+common_defs="-DC2W -I$here/host"
+case "$kind" in
+  native)
+    export CC=gcc CXX=g++
+    export CFLAGS="-O2 -g0 $common_defs" CXXFLAGS="-O2 -g0 $common_defs" LDFLAGS="-static"
+    host_flags=()
+    ;;
+  wasm|wasm-eh)
+    wasi_defs="-D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
+    if [ "$kind" = wasm ]; then sjlj="-DC2W_SJLJ_ASYNCIFY"; else sjlj="-mllvm -wasm-enable-sjlj"; fi
+    export CC="clang-19 --target=wasm32-wasi" CXX="clang++-19 --target=wasm32-wasi"
+    export CFLAGS="-O2 -g0 $common_defs $wasi_defs $sjlj"
+    export CXXFLAGS="-O2 -g0 -fno-exceptions $common_defs $wasi_defs $sjlj"
+    export LDFLAGS="-Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296"
+    export LIBS="-lwasi-emulated-signal -lwasi-emulated-mman -lwasi-emulated-process-clocks -lwasi-emulated-getpid"
+    [ "$kind" = wasm-eh ] && LIBS="$LIBS -lsetjmp"
+    host_flags=(--host=i686-pc-linux-gnu --build=x86_64-pc-linux-gnu)
+    ;;
+  *) echo "build.sh: unknown kind $kind (native, wasm, wasm-eh)" >&2; exit 2 ;;
+esac
+
+key="$(printf '%s\n' "$kind" "$CFLAGS" "$CXXFLAGS" "${BOCHS_CONFIGURE_FLAGS[*]}" | sha256sum | cut -c1-12)"
+work="$C2W_CACHE/bochs-work/$kind-$key"
+if [ ! -f "$work/.configured" ]; then
+  rm -rf "$work"; mkdir -p "$work"
+  cp -a "$src/." "$work/"
+  (cd "$work" && ./configure "${host_flags[@]}" "${BOCHS_CONFIGURE_FLAGS[@]}" > configure.log 2>&1) \
+    || { tail -30 "$work/configure.log" >&2; echo "build.sh: configure failed ($work/configure.log)" >&2; exit 1; }
+  touch "$work/.configured"
+  echo "$src" > "$work/.source"
+fi
+if [ "$(cat "$work/.source")" != "$src" ]; then
+  # new patches: copy only the files whose content changed, so make rebuilds just those
+  rsync -rc --exclude=.ready "$src/" "$work/"
+  echo "$src" > "$work/.source"
+fi
+cd "$work"
+$CXX $CXXFLAGS -I. -Iinstrument/stubs -c "$here/host/c2w_host.cc" -o c2w_host.o
+rm -f bochs
+make -j"$jobs" bochs LIBTOOL="$here/scripts/libtool-shim" EXTRA_LINK_OPTS="c2w_host.o" \
+  LDFLAGS="${LDFLAGS:-}" LIBS="${LIBS:-}" > make.log 2>&1 \
+  || { grep -B2 -A12 -m3 -E 'error|Error' make.log >&2; echo "build.sh: make failed ($work/make.log)" >&2; exit 1; }
+mkdir -p "$out"
+if [ "$kind" = native ]; then
+  cp bochs "$out/bochs"
+else
+  cp bochs "$out/bochs.$kind.raw.wasm"
+fi
+echo "$work"
