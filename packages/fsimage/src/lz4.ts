@@ -5,8 +5,10 @@
  * the last 5 bytes are literals and the last match starts at least 12 bytes before the end.
  */
 
-const HASH_BITS = 16;
+/** 4096 entries (16 KiB), LZ4's default table size: small enough to stay in cache. */
+const HASH_BITS = 12;
 const table = new Int32Array(1 << HASH_BITS).fill(-1);
+let base = 0;
 const MIN_MATCH = 4;
 const MFLIMIT = 12;
 const LAST_LITERALS = 5;
@@ -54,6 +56,14 @@ export function lz4CompressDestSize(
   dst: Uint8Array,
   cap: number,
 ): { consumed: number; written: number } {
+  // Table values are positions plus `off`; values from earlier calls map below `start` and are
+  // ignored, so the output depends only on this call's input (reproducible across calls).
+  if (base + (end - start) > 0x3fffffff) {
+    table.fill(-1);
+    base = 0;
+  }
+  const off = base - start;
+  base += end - start + 1;
   let ip = start;
   let anchor = start;
   let op = 0;
@@ -64,8 +74,8 @@ export function lz4CompressDestSize(
     while (ip < mflimit) {
       const seq = read32(src, ip);
       const h = hash(seq);
-      let ref = table[h] as number;
-      table[h] = ip;
+      let ref = (table[h] as number) - off;
+      table[h] = ip + off;
       if (ref >= start && ref < ip && ip - ref <= MAX_DISTANCE && read32(src, ref) === seq) {
         misses = 0;
         let mip = ip;
@@ -82,15 +92,14 @@ export function lz4CompressDestSize(
         const mlCode = ml - MIN_MATCH;
         dst[tokenPos] = (Math.min(lit, 15) << 4) | Math.min(mlCode, 15);
         if (lit >= 15) op = writeLen(dst, op, lit);
-        dst.set(src.subarray(anchor, mip), op);
-        op += lit;
+        for (let k = anchor; k < mip; k++) dst[op++] = src[k] as number;
         const off = mip - ref;
         dst[op++] = off & 0xff;
         dst[op++] = off >> 8;
         if (mlCode >= 15) op = writeLen(dst, op, mlCode);
         ip = mip + ml;
         anchor = ip;
-        if (ip - 2 < mflimit) table[hash(read32(src, ip - 2))] = ip - 2;
+        if (ip - 2 < mflimit) table[hash(read32(src, ip - 2))] = ip - 2 + off;
         continue;
       }
       ip += 1 + (misses++ >> 6);

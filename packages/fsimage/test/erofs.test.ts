@@ -158,6 +158,13 @@ describe('writeErofs (uncompressed)', () => {
     await writeErofs(sampleTree(), a);
     await writeErofs(new Map([...sampleTree()].reverse()), b);
     expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+    // LZ4 too, with other work (compressor state) in between.
+    const tree = sampleTree();
+    tree.set('/z', file(new TextEncoder().encode('abcabcabd'.repeat(9000))));
+    await writeErofs(tree, a, { compression: 'lz4' });
+    await writeErofs(new Map([['/y', file(bytesOf(100_000, 3, 50))]]), b, { compression: 'lz4' });
+    await writeErofs(new Map([...tree].reverse()), b, { compression: 'lz4' });
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
   });
 
   it('round-trips arbitrary trees (fast-check)', async () => {
