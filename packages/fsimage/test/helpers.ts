@@ -210,8 +210,43 @@ export function minbaseTree(): string {
 }
 
 /** Asserts fsck accepts `img`, extraction gives back `tree`, and dump.erofs agrees on links. */
+/** Per-type path counts from `dump.erofs -S` (walks every directory and inode). */
+export function dumpStats(img: string): Record<string, number> {
+  const out = execFileSync('dump.erofs', ['-S', img], { encoding: 'utf8' });
+  const get = (label: string) => {
+    const m = new RegExp(`Filesystem ${label} count:\\s+(\\d+)`).exec(out);
+    if (!m) throw new Error(`dump.erofs -S: no "${label}" count in: ${out}`);
+    return Number(m[1]);
+  };
+  return {
+    total: get('total file'),
+    file: get('regular file'),
+    dir: get('directory'),
+    char: get('char dev'),
+    block: get('block dev'),
+    fifo: get('FIFO file'),
+    socket: get('SOCK file'),
+    symlink: get('symlink file'),
+  };
+}
+
 export async function checkImage(img: string, tree: Map<string, FsEntry>) {
   fsck(img);
+  const expectedStats: Record<string, number> = {
+    total: 0,
+    file: 0,
+    dir: 0,
+    char: 0,
+    block: 0,
+    fifo: 0,
+    socket: 0,
+    symlink: 0,
+  };
+  for (const e of (await normalize(tree, { xattrs: false })).values()) {
+    expectedStats.total = (expectedStats.total ?? 0) + 1;
+    expectedStats[e.type] = (expectedStats[e.type] ?? 0) + 1;
+  }
+  expect(dumpStats(img)).toEqual(expectedStats);
   const out = fsckExtract(img);
   try {
     // fsck.erofs 1.5 --extract: no xattrs, hardlinks become copies, and chown() after chmod()
