@@ -27,10 +27,7 @@ it("writes @c2w/image's RootfsTree (content ranges, bigint mtimes) unchanged", a
   symlinkSync('etc/os-release', join(src, 'link'));
   execFileSync('setfattr', ['-n', 'user.k', '-v', 'v', join(src, 'big')]);
   const tree: FsTree = imageTreeFromDirectory(src, { xattrs: true });
-  const mine = tree as Map<
-    string,
-    Parameters<typeof normalize>[0] extends Map<string, infer E> ? E : never
-  >;
+  const mine = tree as Map<string, FsEntry>;
   for (const compression of ['none', 'lz4'] as const) {
     const img = join(work, `img-${compression}.erofs`);
     await writeErofs(tree, img, { compression });
