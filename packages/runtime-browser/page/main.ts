@@ -42,6 +42,9 @@ export interface PageState {
   closeStdin(): void;
 }
 
+/** Characters of stdout / stderr kept in window.c2w (the terminal has its own scrollback). */
+const KEEP_CHARS = 4 << 20;
+
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
 const statusEl = $('status');
 const progressEl = $('progress') as HTMLProgressElement;
@@ -242,10 +245,18 @@ async function main(): Promise<void> {
         setStatus('running', 'running');
         term.focus();
         break;
-      case 'stdout':
-      case 'stderr': {
+      case 'output': {
         if (state.firstOutputMs === null) state.firstOutputMs = performance.now();
-        state[m.type] += decoders[m.type].decode(m.data, { stream: true });
+        let o = 0;
+        for (let i = 0; i < m.runs.length; i += 2) {
+          const stream = m.runs[i] === 1 ? 'stdout' : 'stderr';
+          const len = m.runs[i + 1] as number;
+          state[stream] += decoders[stream].decode(m.data.subarray(o, o + len), { stream: true });
+          // Keep the last KEEP_CHARS (a long session must not grow without bound).
+          if (state[stream].length > 2 * KEEP_CHARS)
+            state[stream] = state[stream].slice(-KEEP_CHARS);
+          o += len;
+        }
         slave.write(Array.from(m.data));
         break;
       }

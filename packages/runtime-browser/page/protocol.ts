@@ -26,6 +26,7 @@ export type WorkerMessage =
   | { type: 'downloaded'; ms: number }
   | { type: 'compiled'; ms: number }
   | { type: 'started'; ms: number }
-  | { type: 'stdout' | 'stderr'; data: Uint8Array }
+  /** Bytes written to stdout (fd 1) and stderr (fd 2), in order: runs = [fd, length, ...]. */
+  | { type: 'output'; data: Uint8Array; runs: number[] }
   | { type: 'exit'; code: number; dirs: DirSpec[] }
   | { type: 'error'; message: string };

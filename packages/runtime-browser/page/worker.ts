@@ -50,27 +50,29 @@ const ABSTIME = 1;
 // most every FLUSH_MS, before any blocking wait, on clock reads once they are due, and at exit.
 const FLUSH_MS = 8;
 const FLUSH_BYTES = 64 * 1024;
-const pending: { 1: Uint8Array[]; 2: Uint8Array[] } = { 1: [], 2: [] };
+let pending: { fd: 1 | 2; data: Uint8Array }[] = [];
 let pendingBytes = 0;
 let lastFlush = 0;
 
+/** Sends what stdout and stderr got since the last flush as one message, in write order. */
 function flush(): void {
   lastFlush = performance.now();
-  if (pendingBytes === 0) return;
-  for (const fd of [1, 2] as const) {
-    const parts = pending[fd];
-    if (parts.length === 0) continue;
-    const total = parts.reduce((n, p) => n + p.length, 0);
-    const data = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      data.set(p, o);
-      o += p.length;
+  if (pending.length === 0) return;
+  const data = new Uint8Array(pendingBytes);
+  const runs: number[] = []; // fd, length, fd, length, ...: consecutive writes to one fd merged
+  let o = 0;
+  for (const p of pending) {
+    data.set(p.data, o);
+    o += p.data.length;
+    if (runs.length > 0 && runs[runs.length - 2] === p.fd) {
+      runs[runs.length - 1] = (runs[runs.length - 1] as number) + p.data.length;
+    } else {
+      runs.push(p.fd, p.data.length);
     }
-    pending[fd] = [];
-    ctx.postMessage({ type: fd === 1 ? 'stdout' : 'stderr', data }, [data.buffer]);
   }
+  pending = [];
   pendingBytes = 0;
+  ctx.postMessage({ type: 'output', data, runs }, [data.buffer]);
 }
 
 function maybeFlush(): void {
@@ -78,10 +80,7 @@ function maybeFlush(): void {
 }
 
 function emit(fd: 1 | 2, data: Uint8Array): void {
-  // Keep the order of stdout and stderr as written: switching streams flushes the other one.
-  const other = fd === 1 ? 2 : 1;
-  if (pending[other].length > 0) flush();
-  pending[fd].push(data);
+  pending.push({ fd, data });
   pendingBytes += data.length;
   if (pendingBytes >= FLUSH_BYTES || performance.now() - lastFlush >= FLUSH_MS) flush();
 }

@@ -291,6 +291,28 @@ describe('the page', () => {
     await size.close();
   });
 
+  it('keeps every byte and the order of stdout and stderr when written a byte at a time', async () => {
+    const n = 100_000;
+    const t0 = Date.now();
+    const page = await open(`?arg=bytes&arg=${n}`);
+    const st = await waitExit(page, 60_000);
+    const ms = Date.now() - t0;
+    expect(st.exitCode).toBe(0);
+    let out = '';
+    let err = '';
+    for (let i = 0; i < n; i++) {
+      const ch = i % 65 === 64 ? '\n' : String.fromCharCode(97 + (i % 26));
+      if (i % 2) err += ch;
+      else out += ch;
+    }
+    expect(st.stdout).toBe(`hello\n${out}\nend\n`);
+    expect(st.stderr).toBe(`fixture: stderr is here\n${err}`);
+    console.log(
+      `runtime-browser: ${n} one-byte writes alternating stdout/stderr shown in ${ms} ms`,
+    );
+    await page.close();
+  });
+
   it("reports the module's exit status and its stderr", async () => {
     const page = await open('?arg=nosuchcmd');
     const st = await waitExit(page);
