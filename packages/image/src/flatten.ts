@@ -3,7 +3,7 @@ import { RootfsBuilder } from './apply.js';
 import { decompress, HashTap } from './decompress.js';
 import { describeError, ImageError } from './errors.js';
 import type { Image, Layer } from './image.js';
-import { type Progress, progressFor } from './progress.js';
+import { type Progress, type ProgressTask, progressFor } from './progress.js';
 import { type RunConfig, runConfigFromImageConfig } from './runconfig.js';
 import { ContentSpool } from './spool.js';
 import { ByteReader, DEFAULT_TAR_LIMITS, readTar, type TarLimits } from './tar.js';
@@ -90,12 +90,14 @@ export async function flattenImage(
     const runConfig = runConfigFromImageConfig(image.config);
     const conc = Math.max(1, opts.concurrency ?? 3);
     const prefetches: (Promise<void> | undefined)[] = [];
+    const tasks = image.layers.map((l, i) => progress.task(layerName(l, i), l.size));
     let next = 0;
     let applied = 0;
     const startPrefetch = () => {
       while (next < image.layers.length && next < applied + conc) {
         const l = image.layers[next] as Layer;
-        const p = l.prefetch ? l.prefetch() : undefined;
+        const task = tasks[next] as ProgressTask;
+        const p = l.prefetch ? l.prefetch((n) => task.update(n)) : undefined;
         p?.catch(() => {}); // reported when awaited
         prefetches[next] = p;
         next++;
@@ -105,13 +107,13 @@ export async function flattenImage(
       startPrefetch();
       const l = image.layers[i] as Layer;
       const name = layerName(l, i);
+      const task = tasks[i] as ProgressTask;
       await prefetches[i];
       const stream = await l.open();
-      const task = progress.task(name, l.size);
       try {
         await applyLayerStream(builder, stream, l, name, limits, (n) => {
           bytes += n;
-          task.update(n);
+          if (!l.prefetch) task.update(n);
         });
       } finally {
         stream.destroy();

@@ -26,7 +26,7 @@ export interface Layer {
   /** Opens the stored blob bytes (compressed as stored; the flattener detects the format). */
   open(): Promise<Readable>;
   /** Makes the blob local (e.g. downloads it into the cache) ahead of `open()`; optional. */
-  prefetch?(): Promise<void>;
+  prefetch?(onBytes?: (n: number) => void): Promise<void>;
 }
 
 export interface Image {
@@ -60,7 +60,7 @@ export interface BlobStore {
   getBlob(desc: Descriptor, limit: number): Promise<Buffer>;
   /** Opens a blob as a stream (layers). */
   openBlob(desc: Descriptor): Promise<Readable>;
-  prefetchBlob?(desc: Descriptor): Promise<void>;
+  prefetchBlob?(desc: Descriptor, onBytes?: (n: number) => void): Promise<void>;
 }
 
 export function sha256(b: Uint8Array): string {
@@ -142,7 +142,7 @@ export async function imageFromManifest(
     };
     if (store.prefetchBlob) {
       const pf = store.prefetchBlob.bind(store);
-      l.prefetch = () => pf(d);
+      l.prefetch = (onBytes) => pf(d, onBytes);
     }
     return l;
   });

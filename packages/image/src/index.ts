@@ -41,7 +41,17 @@ export {
 } from './ref.js';
 export { type Credentials, platformOf, type ResolveOptions, resolveImage } from './resolve.js';
 export { DEFAULT_PATH, type RunConfig, runConfigFromImageConfig } from './runconfig.js';
+export { credentialsFromDockerConfig, dockerConfigPath, parseChallenge } from './sources/auth.js';
+export { parseDockerArchiveRef, resolveDockerArchive } from './sources/docker-archive.js';
+export { dockerSocketPath, resolveDockerDaemon } from './sources/docker-daemon.js';
 export { OciLayoutStore, parseOciLayoutRef, resolveOciLayout } from './sources/oci-layout.js';
+export {
+  defaultCacheDir,
+  isLoopback,
+  RegistryClient,
+  type RegistryOptions,
+  resolveRegistry,
+} from './sources/registry.js';
 export { ContentSpool } from './spool.js';
 export {
   DEFAULT_TAR_LIMITS,

@@ -25,6 +25,8 @@ export interface TarHeader {
 
 export interface TarEntry {
   header: TarHeader;
+  /** Byte offset of the body in the (uncompressed) tar stream. */
+  offset: number;
   /** The body; read it before asking for the next entry or it is skipped. */
   body: AsyncIterable<Buffer>;
 }
@@ -395,7 +397,7 @@ export async function* readTar(
         }
       },
     };
-    yield { header, body };
+    yield { header, body, offset: r.consumed };
     await r.skip(left, `body of ${JSON.stringify(name)}`);
     // Missing padding after the last entry is end of archive (Go's archive/tar accepts it too,
     // and some writers, e.g. umoci 0.4, produce it).

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type FlattenResult, flattenImage, resolveImage, treeFromDirectory } from '@c2w/image';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ensureFixtures, umociUnpack } from '../../../test/fixtures/images/index.js';
 import { diffNorm, normalizeTree } from './helpers.js';
 
