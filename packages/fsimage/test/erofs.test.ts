@@ -55,6 +55,7 @@ const dir = (extra: Partial<FsEntry> = {}): FsEntry => ({
 /** A tree with every kind of entry and the inode forms the format has. */
 function sampleTree(): Map<string, FsEntry> {
   const big = new Uint8Array(3 * 4096 + 1234).map((_, i) => (i * 7) & 0xff);
+  const bigx = new Uint8Array(20000).map((_, i) => (i * 13) & 0xff);
   const cap = new Uint8Array([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
   return new Map<string, FsEntry>([
     ['/', dir()],
@@ -107,6 +108,22 @@ function sampleTree(): Map<string, FsEntry> {
     [`/${'n'.repeat(255)}`, file('long name')],
     ['/ünïcödé-名前', file('unicode')],
     ['/old', file('old', { mtime: t(-1, 5) })],
+    // Large xattrs: shared (two users), inline past one block, and next to inline data.
+    [
+      '/bigx/a',
+      file('a'.repeat(4500), {
+        xattrs: new Map([
+          ['user.big', bigx],
+          ['user.other', bigx.subarray(0, 5000)],
+        ]),
+      }),
+    ],
+    ['/bigx/b', file('b', { xattrs: new Map([['user.big', bigx]]) })],
+    ['/bigx/d', dir({ xattrs: new Map([['user.d', bigx.subarray(0, 3000)]]) })],
+    [
+      '/bigx/d/t',
+      file('t'.repeat(3000), { xattrs: new Map([['trusted.x', bigx.subarray(0, 1100)]]) }),
+    ],
   ]);
 }
 
