@@ -184,7 +184,8 @@ async function main(): Promise<void> {
     });
   }
 
-  if ((q.get('pty') ?? 'raw') === 'raw') {
+  const raw = (q.get('pty') ?? 'raw') !== 'cooked';
+  if (raw) {
     // The guest's tty does echo, line editing and signals: pass keys through untouched.
     const t = slave.ioctl('TCGETS');
     const OPOST = 1;
@@ -200,8 +201,15 @@ async function main(): Promise<void> {
     if (queued.length > 0) setTimeout(pump, 5);
   };
   slave.onReadable(() => {
+    const bytes = slave.read();
+    // Cooked: ^D on an empty line ends the input.
+    if (bytes.length === 0 && !raw) {
+      const end = () => (queued.length > 0 ? setTimeout(end, 5) : closeStdin(ch));
+      end();
+      return;
+    }
     const had = queued.length;
-    queued = queued.concat(slave.read());
+    queued = queued.concat(bytes);
     if (had === 0) pump();
   });
   slave.onSignal((sig) => {
@@ -281,6 +289,7 @@ async function main(): Promise<void> {
     args: [argv0, ...args],
     env,
     stdin: ch.sab,
+    tty: raw,
     dirs,
   };
   worker.postMessage(

@@ -18,6 +18,8 @@ export interface StartMessage {
   args: string[];
   env: string[];
   stdin: SharedArrayBuffer;
+  /** stdin is a terminal (raw pty: the module's side does the line discipline). */
+  tty: boolean;
   dirs: DirSpec[];
 }
 

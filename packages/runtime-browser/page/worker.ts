@@ -93,7 +93,10 @@ function charDeviceStat(ino: bigint): defs.Filestat {
 /** fd 0: a terminal whose bytes come from the page's SharedArrayBuffer ring. */
 class StdinFd extends Fd {
   private readonly ino = Inode.issue_ino();
-  constructor(private readonly ch: StdinChannel) {
+  constructor(
+    private readonly ch: StdinChannel,
+    private readonly tty: boolean,
+  ) {
     super();
   }
   private flags = 0;
@@ -108,8 +111,12 @@ class StdinFd extends Fd {
     return { ret: ERRNO_SUCCESS, data: take(this.ch, size) };
   }
   override fd_fdstat_get(): { ret: number; fdstat: defs.Fdstat | null } {
-    // A character device without seek/tell rights: wasi-libc's isatty() says yes.
-    const st = new defs.Fdstat(defs.FILETYPE_CHARACTER_DEVICE, this.flags);
+    // A character device without seek/tell rights: wasi-libc's isatty() says yes. Not a tty
+    // (the page's cooked pty edits lines): an unknown file type, as runtimes report pipes.
+    const st = new defs.Fdstat(
+      this.tty ? defs.FILETYPE_CHARACTER_DEVICE : defs.FILETYPE_UNKNOWN,
+      this.flags,
+    );
     st.fs_rights_base = BigInt(defs.RIGHTS_FD_READ | defs.RIGHTS_POLL_FD_READWRITE);
     return { ret: ERRNO_SUCCESS, fdstat: st };
   }
@@ -379,7 +386,12 @@ async function run(msg: StartMessage): Promise<void> {
     guestPath: d.guestPath,
     root: new PreopenDirectory(d.guestPath, buildDir(d.files)),
   }));
-  const fds: Fd[] = [new StdinFd(ch), new OutputFd(1), new OutputFd(2), ...dirs.map((d) => d.root)];
+  const fds: Fd[] = [
+    new StdinFd(ch, msg.tty),
+    new OutputFd(1),
+    new OutputFd(2),
+    ...dirs.map((d) => d.root),
+  ];
   const wasi = new WASI(msg.args, msg.env, fds, { debug: false });
   const shimClock = wasi.wasiImport.clock_time_get as (...a: unknown[]) => number;
   wasi.wasiImport.clock_time_get = (...a: unknown[]) => {

@@ -271,6 +271,24 @@ describe('the page', () => {
     await page.close();
   });
 
+  it('?pty=cooked: the page echoes and edits lines, stdin is not a tty, ^D ends it', async () => {
+    const page = await open('?pty=cooked');
+    await waitScreen(page, '$ ');
+    await page.click('#terminal');
+    await page.keyboard.type('uname -mx');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Enter');
+    // (the erased x leaves a blank cell behind the line)
+    const text = await waitScreen(page, `\n${ARCH}\n$ `);
+    expect(text).toMatch(new RegExp(`\\$ uname -m *\\n${ARCH}\\n`));
+    await page.keyboard.press('Control+D');
+    const st = await waitExit(page);
+    expect(st.exitCode).toBe(0);
+    // The module saw the edited line once, without echoing it itself.
+    expect(st.stdout).toBe(`hello\n$ ${ARCH}\n$ \n`);
+    await page.close();
+  });
+
   it('runs a command from the URL query, with env from the query', async () => {
     const page = await open('?arg=uname&arg=-m&env=UNAME_M=from-query');
     const st = await waitExit(page);
