@@ -80,9 +80,10 @@ export class RootfsBuilder {
     }
     const name = baseName(path);
     const parentPath = path.slice(0, path.length - name.length - 1) || '/';
-    const parent = this.resolveDir(parentPath, true, h.name);
-
     if (name.startsWith(WH_PREFIX)) {
+      // a whiteout under a directory that does not exist (any more) hides nothing
+      if (!this.exists(parentPath)) return;
+      const parent = this.resolveDir(parentPath, false, h.name);
       if (name === WH_OPAQUE) {
         this.makeOpaque(parent.node, parent.path);
       } else if (!name.startsWith(`${WH_PREFIX}${WH_PREFIX}`)) {
@@ -95,6 +96,7 @@ export class RootfsBuilder {
       return;
     }
 
+    const parent = this.resolveDir(parentPath, true, h.name);
     const fullPath = parent.path === '/' ? `/${name}` : `${parent.path}/${name}`;
     const children = parent.node.children as Map<string, Node>;
     const existing = children.get(name);
@@ -193,6 +195,17 @@ export class RootfsBuilder {
     node.entry.gid = h.gid;
     node.entry.mtime = { sec: h.mtime.sec, nsec: h.mtime.nsec };
     node.entry.xattrs = new Map(h.xattrs);
+  }
+
+  /** Whether a directory path resolves (following symlinks inside the rootfs). */
+  private exists(path: string): boolean {
+    try {
+      this.resolveDir(path, false, path);
+      return true;
+    } catch (e) {
+      if (e instanceof ImageError && /does not exist$/.test(e.message)) return false;
+      throw e;
+    }
   }
 
   /** Looks a normalized path up without following symlinks. */

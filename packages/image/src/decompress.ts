@@ -118,7 +118,9 @@ export class HashTap {
       yield b;
     }
   }
+  private result: string | undefined;
   digest(): string {
-    return `${this.algo}:${this.h.digest('hex')}`;
+    this.result ??= `${this.algo}:${this.h.digest('hex')}`;
+    return this.result;
   }
 }

@@ -1,5 +1,5 @@
 /** Source: a `docker save` tarball (`docker-archive:FILE.tar[:ref|@N]`). */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { describeError, ImageError } from '../errors.js';
@@ -15,16 +15,18 @@ interface Member {
   size: number;
 }
 
-/** Parses `FILE[:ref|@N]`; a ':' is a ref separator only after the last '/' and if FILE exists. */
+/** Parses `FILE[:ref|@N]`: the first ':' whose prefix is an existing file splits off the ref. */
 export function parseDockerArchiveRef(spec: string): {
   file: string;
   ref?: string;
   index?: number;
 } {
   const m = /^(.*)@(\d+)$/.exec(spec);
-  if (m) return { file: m[1] as string, index: Number(m[2]) };
-  const colon = spec.indexOf(':', spec.lastIndexOf('/') + 1);
-  if (colon > 0) return { file: spec.slice(0, colon), ref: spec.slice(colon + 1) };
+  if (m && existsSync(m[1] as string)) return { file: m[1] as string, index: Number(m[2]) };
+  for (let i = spec.indexOf(':'); i > 0; i = spec.indexOf(':', i + 1)) {
+    const f = spec.slice(0, i);
+    if (existsSync(f) && statSync(f).isFile()) return { file: f, ref: spec.slice(i + 1) };
+  }
   return { file: spec };
 }
 
