@@ -13,6 +13,8 @@ import type { FsTree } from './types.js';
 export interface CpioOptions {
   /** Name of the root entry; default '.'. `null` leaves the root directory out. */
   rootName?: string | null;
+  /** Called after each entry with the file bytes written so far and the total to write. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A byte sink: Node's Writable qualifies (backpressure is honoured via 'drain'). */
@@ -91,6 +93,8 @@ export async function writeCpio(
   }
   let ok = false;
   try {
+    const total = prepared.inodes.reduce((n, i) => n + (i.kind === 'file' ? i.size : 0), 0);
+    let done = 0;
     const inoOf = new Map<Inode, number>();
     const written = new Set<Inode>();
     for (const { path, inode } of prepared.paths) {
@@ -147,6 +151,8 @@ export async function writeCpio(
       }
       const pad = (4 - (size % 4)) % 4;
       if (pad) await emit(new Uint8Array(pad));
+      if (inode.kind === 'file') done += size;
+      options.onProgress?.(done, total);
     }
     await emit(header(0, 0, 0, 0, 1, 0, 0, 0, 0, enc.encode('TRAILER!!!')));
     await flush();

@@ -66,6 +66,8 @@ export interface ErofsOptions {
   volumeName?: string;
   /** Refuse to write an image larger than this many bytes ("tree too big"). */
   maxBytes?: number;
+  /** Called after each inode with the file bytes written so far and the total to write. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface ErofsResult {
@@ -573,6 +575,8 @@ export async function writeErofs(
     for (const p of plans) meta.reserve(p.off, p.recordSize);
     const data = new DataWriter(fd, metaBlocks * BLK, limit);
 
+    const total = plans.reduce((n, p) => n + (p.inode.kind === 'file' ? p.size : 0), 0);
+    let done = 0;
     for (const p of plans) {
       const inode = p.inode;
       let iu = 0;
@@ -630,6 +634,10 @@ export async function writeErofs(
       if (tailBytes) rec.set(tailBytes, head.length + p.xattrBody.length);
       if (extra) rec.set(extra, align(head.length + p.xattrBody.length, 8));
       meta.write(p.off, rec);
+      if (options.onProgress) {
+        if (inode.kind === 'file') done += p.size;
+        options.onProgress(done, total);
+      }
     }
     data.flush();
     meta.finish();

@@ -130,7 +130,13 @@ function sampleTree(): Map<string, FsEntry> {
 describe('writeErofs (uncompressed)', () => {
   it('writes every entry type; fsck.erofs accepts it and extraction gives the tree back', async () => {
     const img = join(work, 'sample.erofs');
-    const r = await writeErofs(sampleTree(), img);
+    const progress: [number, number][] = [];
+    const r = await writeErofs(sampleTree(), img, { onProgress: (d, t) => progress.push([d, t]) });
+    const total = [...sampleTree().values()].reduce(
+      (n, e) => n + (e.type === 'file' ? (e.size ?? 0) : 0),
+      0,
+    );
+    expect(progress.at(-1)).toEqual([total, total]);
     expect(r.bytes).toBe(statSync(img).size);
     expect(r.bytes % 4096).toBe(0);
     expect(dumpSuper(img)).toMatch(/root nid:\s+\d+/);
