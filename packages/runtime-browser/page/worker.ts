@@ -33,6 +33,7 @@ const ERRNO_AGAIN = 6;
 const ERRNO_BADF = 8;
 const ERRNO_INVAL = 28;
 const ERRNO_NOSYS = 52;
+const ERRNO_NOTSOCK = 57;
 const EVENTTYPE_CLOCK = 0;
 const EVENTTYPE_FD_READ = 1;
 const EVENTTYPE_FD_WRITE = 2;
@@ -404,6 +405,11 @@ async function run(msg: StartMessage): Promise<void> {
   };
   wasi.wasiImport.poll_oneoff = makePollOneoff(wasi, ch) as (...a: unknown[]) => unknown;
   wasi.wasiImport.args_sizes_get = makeArgsSizesGet(wasi) as (...a: unknown[]) => unknown;
+  // The shim throws on socket calls (the module would trap): no fd is a socket here.
+  const notSocket = (fd: number) => (wasi.fds[fd] === undefined ? ERRNO_BADF : ERRNO_NOTSOCK);
+  for (const name of ['sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']) {
+    wasi.wasiImport[name] = notSocket as (...a: unknown[]) => unknown;
+  }
   const instance = await WebAssembly.instantiate(module, imports(module, wasi));
   ctx.postMessage({ type: 'started', ms: performance.now() - t0 });
   let code: number;

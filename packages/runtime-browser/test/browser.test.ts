@@ -304,6 +304,9 @@ describe('the page', () => {
     const utf8 = await open(`?arg=echo&arg=${encodeURIComponent('héllo → 世界')}&arg=ok`);
     expect((await waitExit(utf8)).stdout).toBe('hello\nhéllo → 世界 ok\n');
     await utf8.close();
+    const sock = await open('?arg=sock');
+    expect((await waitExit(sock)).stdout).toBe('hello\nsock=ENOTSOCK\n');
+    await sock.close();
     const size = await open(`?arg=argsize&arg=${encodeURIComponent('ünïcödé')}`);
     expect((await waitExit(size)).stdout).toBe('hello\nargsize=ok\n');
     await size.close();
