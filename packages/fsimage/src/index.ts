@@ -1,3 +1,4 @@
+export { main as cliMain } from './cli.js';
 export { type CpioOptions, writeCpio } from './cpio.js';
 export { type ErofsOptions, type ErofsResult, writeErofs } from './erofs.js';
 export { FsImageError } from './errors.js';
