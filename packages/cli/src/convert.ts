@@ -167,6 +167,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
 
   const tty = (opts.progress ?? true) && process.stderr.isTTY === true;
   const steps: StepProgress = tty ? ttySteps() : quietSteps;
+  const ttyProgress = tty ? new TtyProgress() : undefined;
   let insecureRegistries: string[] | undefined;
   if (opts.insecureRegistry === true) {
     let src: ReturnType<typeof parseSourceRef>;
@@ -185,14 +186,18 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     let image: Awaited<ReturnType<typeof resolveImage>>;
     let flat: Awaited<ReturnType<typeof flattenImage>>;
     try {
-      image = await resolveImage(opts.image, { platform: want, insecureRegistries });
+      image = await resolveImage(opts.image, {
+        platform: want,
+        insecureRegistries,
+        progress: ttyProgress,
+      });
       // A single-platform image decides the backend by what it is.
       const arch = normalizeArch(image.platform.architecture || want.architecture);
       if (arch !== want.architecture) backend = pickBackend(opts.registry, arch);
       t = phase('resolve', t);
       flat = await flattenImage(image, {
         spoolDir: tmp,
-        progress: tty ? new TtyProgress() : false,
+        progress: ttyProgress ?? false,
       });
       dispose = () => flat.dispose();
       t = phase('flatten', t);

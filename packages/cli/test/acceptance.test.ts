@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { backend as bochs } from '@c2w/backend-bochs';
 import { backend as riscv64 } from '@c2w/backend-riscv64';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  pushWithSkopeo,
+  type RunningRegistry,
+  startRegistry,
+} from '../../../test/fixtures/images/registry.js';
 import { installedRuntimes, runWasm } from '../../../test/harness/runtimes.js';
 import { busyboxLayout, customLayout, debianLayout } from './images.js';
 
@@ -18,9 +23,19 @@ const bin = join(root, 'packages/cli/dist/bin.js');
 const runtimes = installedRuntimes();
 const T = 180_000;
 
+let running: Promise<RunningRegistry> | undefined;
+/** A local docker-registry (127.0.0.1), started on first use. */
+function registry(): Promise<RunningRegistry> {
+  running ??= startRegistry({ auth: 'none' });
+  return running;
+}
+afterAll(async () => {
+  await (await running)?.stop();
+});
+
 interface Case {
   name: string;
-  ref: () => string;
+  ref: () => string | Promise<string>;
   custom?: () => string;
   arch: string;
   uname: string;
@@ -37,8 +52,12 @@ const cases: Case[] = [
     built: !bochs.missing(),
   },
   {
-    name: 'debian minbase amd64',
-    ref: () => `oci:${debianLayout()}:debian`,
+    name: 'debian minbase amd64 (local registry)',
+    ref: async () => {
+      const reg = await registry();
+      pushWithSkopeo(debianLayout(), 'debian', `${reg.host}/c2w/debian:bookworm`);
+      return `${reg.host}/c2w/debian:bookworm`;
+    },
     arch: 'amd64',
     uname: 'x86_64',
     built: !bochs.missing(),
@@ -63,8 +82,11 @@ function convert(ref: string, arch: string, out: string, extra: string[] = []) {
 describe.each(cases)('$name', (c) => {
   const dir = mkdtempSync(join(tmpdir(), 'c2w-accept-'));
   const out = join(dir, 'out.wasm');
-  beforeAll(() => {
-    if (c.built) convert(c.ref(), c.arch, out);
+  let ref = '';
+  beforeAll(async () => {
+    if (!c.built) return;
+    ref = await c.ref();
+    convert(ref, c.arch, out);
   }, 600_000);
 
   describe.skipIf(!c.built).each(runtimes)('on %s', (rt) => {
@@ -191,7 +213,7 @@ describe.each(cases)('$name', (c) => {
     async () => {
       const edir = join(dir, 'ext');
       mkdirSync(edir);
-      convert(c.ref(), c.arch, join(edir, 'ext.wasm'), ['--external-bundle']);
+      convert(ref, c.arch, join(edir, 'ext.wasm'), ['--external-bundle']);
       expect(existsSync(join(edir, 'rootfs.erofs'))).toBe(true);
       for (const rt of runtimes) {
         const r = await runWasm(rt, join(edir, 'ext.wasm'), {

@@ -16,8 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBundle } from '@c2w/pack';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtures } from '../../../test/fixtures/images/index.js';
+import { pushWithSkopeo, startRegistry } from '../../../test/fixtures/images/registry.js';
 import { installedRuntimes, runWasm } from '../../../test/harness/runtimes.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -339,5 +340,47 @@ describe('--external-bundle (fixture VM)', () => {
     await waitFor('stdin_eof=1\n');
     expect(await exited).toBe(0);
     expect(err).toBe('');
+  });
+});
+
+describe('c2w REGISTRY/NAME:TAG (local docker-registry, fixture VM)', () => {
+  let reg: Awaited<ReturnType<typeof startRegistry>>;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: 'none' });
+    pushWithSkopeo(
+      ensureFixtures().layout,
+      'multi',
+      `${reg.host}/c2w/busybox:latest`,
+      undefined,
+      true,
+    );
+  });
+  afterAll(async () => {
+    await reg?.stop();
+  });
+
+  it.each([
+    ['amd64', 'bochs'],
+    ['riscv64', 'riscv64'],
+  ])('pulls the %s image of a multi-platform index', async (arch, backend) => {
+    const dir = fresh();
+    const r = c2w(
+      ['--target-arch', arch, `${reg.host}/c2w/busybox`, 'o.wasm'],
+      { C2W_CACHE: join(dir, 'cache') },
+      dir,
+    );
+    expect(r.stderr).toMatch(new RegExp(`linux/${arch} on ${backend};`));
+    expect(r.status).toBe(0);
+    const b = await readBundle(join(dir, 'o.wasm'));
+    expect(b.records).toContainEqual(['env', `ARCH=${arch}`]);
+  });
+
+  it('an unknown repository: exit 1, one line naming it, no output', () => {
+    const dir = fresh();
+    const r = c2w([`${reg.host}/c2w/nosuch:1.0`, 'o.wasm'], { C2W_CACHE: join(dir, 'cache') }, dir);
+    expect(r.status).toBe(1);
+    expect(lines(r.stderr)).toHaveLength(1);
+    expect(r.stderr).toContain(`${reg.host}/c2w/nosuch:1.0`);
+    expect(readdirSync(dir).filter((f) => f !== 'cache')).toEqual([]);
   });
 });
