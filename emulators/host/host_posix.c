@@ -107,13 +107,16 @@ int host_stdin_wait(uint64_t timeout_ns) {
   struct pollfd p = {.fd = 0, .events = POLLIN};
   int ms = (int)(timeout_ns / 1000000);
   int r = poll(&p, 1, ms);
+  if (r < 0) host_sleep_ns(timeout_ns); /* runtime cannot poll stdin: just wait */
   return r > 0;
 }
 
 long host_stdin_read(uint8_t *buf, size_t len) {
   if (H.stdin_eof) return -1;
   struct pollfd p = {.fd = 0, .events = POLLIN};
-  if (poll(&p, 1, 0) <= 0) return 0;
+  int pr = poll(&p, 1, 0);
+  if (pr == 0) return 0;
+  /* pr < 0: the runtime cannot poll stdin (Node's WASI on /dev/null): read decides */
   ssize_t r = read(0, buf, len);
   if (r == 0) {
     H.stdin_eof = 1;

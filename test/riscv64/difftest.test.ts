@@ -12,10 +12,22 @@ const user = `${root}emulators/riscv64/build/native/rv64-user`;
 describe('riscv64 CPU vs qemu-riscv64', () => {
   for (const seed of [11, 12]) {
     it(`random instruction streams, seed ${seed}`, () => {
-      expect(existsSync(user), `${user} missing: tools/nx run emulator-riscv64:artifact`).toBe(true);
+      expect(existsSync(user), `${user} missing: tools/nx run emulator-riscv64:artifact`).toBe(
+        true,
+      );
       const r = spawnSync(
         'python3',
-        [`${root}emulators/riscv64/test/difftest.py`, '--seed', String(seed), '--programs', '3', '--blocks', '200', '--insns', '40'],
+        [
+          `${root}emulators/riscv64/test/difftest.py`,
+          '--seed',
+          String(seed),
+          '--programs',
+          '3',
+          '--blocks',
+          '200',
+          '--insns',
+          '40',
+        ],
         { encoding: 'utf8', timeout: 300_000 },
       );
       expect(r.stdout + r.stderr).toContain(': ok');

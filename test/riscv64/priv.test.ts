@@ -11,10 +11,14 @@ const build = `${root}emulators/riscv64/build/native`;
 
 it('privileged ISA tests pass', () => {
   expect(existsSync(`${build}/priv.elf`), 'tools/nx run emulator-riscv64:artifact').toBe(true);
-  const r = spawnSync(`${build}/rv64-user`, ['--machine', '--max-insns', '50000000', `${build}/priv.elf`], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = spawnSync(
+    `${build}/rv64-user`,
+    ['--machine', '--max-insns', '50000000', `${build}/priv.elf`],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
   expect(r.stdout).toContain('priv: ok');
   expect(r.stdout).not.toContain('FAIL');
   expect(r.status).toBe(0);

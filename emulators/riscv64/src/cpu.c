@@ -247,7 +247,7 @@ static int amo_ptr(RVCPU *s, uint64_t va, int size, uint8_t **hp, uint64_t *tval
 #define LOAD_FAST(type, size, va, out)                                                            \
   do {                                                                                            \
     uint64_t va_ = (va);                                                                          \
-    TLBEntry *e_ = &s->tlb_r[s->dset][(va_ >> 12) & (TLB_SIZE - 1)];                              \
+    TLBEntry *e_ = &tlbr[(va_ >> 12) & (TLB_SIZE - 1)];                              \
     if (likely(e_->tag == (va_ & ~(uint64_t)(0xfff ^ (size - 1))))) {                             \
       type t_;                                                                                    \
       memcpy(&t_, (void *)(uintptr_t)(va_ + e_->addend), size);                                   \
@@ -266,7 +266,7 @@ static int amo_ptr(RVCPU *s, uint64_t va, int size, uint8_t **hp, uint64_t *tval
 #define STORE_FAST(type, size, va, val)                                                           \
   do {                                                                                            \
     uint64_t va_ = (va);                                                                          \
-    TLBEntry *e_ = &s->tlb_w[s->dset][(va_ >> 12) & (TLB_SIZE - 1)];                              \
+    TLBEntry *e_ = &tlbw[(va_ >> 12) & (TLB_SIZE - 1)];                              \
     if (likely(e_->tag == (va_ & ~(uint64_t)(0xfff ^ (size - 1))))) {                             \
       type t_ = (type)(val);                                                                      \
       memcpy((void *)(uintptr_t)(va_ + e_->addend), &t_, size);                                   \
@@ -477,12 +477,15 @@ int rv_run(RVCPU *s, int64_t budget) {
   uint8_t *cbase = NULL;  /* host pointer to that page */
   uint64_t cause = 0, tval = 0;
   int ret = RUN_BUDGET;
+  TLBEntry *tlbr, *tlbw;
+#define REFRESH_SETS() (tlbr = s->tlb_r[s->dset], tlbw = s->tlb_w[s->dset])
 
   if (s->mip & s->mie) {
     s->wfi = 0;
     if (rv_check_irq(s)) pc = s->pc;
   }
   if (s->wfi) return RUN_WFI;
+  REFRESH_SETS();
 
   while (n > 0) {
     uint32_t insn;
@@ -828,7 +831,7 @@ int rv_run(RVCPU *s, int64_t budget) {
             s->priv = spp;
             update_sets(s);
             npc = s->sepc;
-            cpage = ~0ULL;
+            cpage = ~0ULL; REFRESH_SETS();
             s->pc = npc;
             if (rv_check_irq(s)) { pc = s->pc; continue; }
           } else if (insn == 0x30200073) { /* mret */
@@ -843,7 +846,7 @@ int rv_run(RVCPU *s, int64_t budget) {
             s->priv = mpp;
             update_sets(s);
             npc = s->mepc;
-            cpage = ~0ULL;
+            cpage = ~0ULL; REFRESH_SETS();
             s->pc = npc;
             if (rv_check_irq(s)) { pc = s->pc; continue; }
           } else if (insn == 0x10500073) { /* wfi */
@@ -858,7 +861,7 @@ int rv_run(RVCPU *s, int64_t budget) {
             if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TVM))) goto illegal;
             if (rs1) tlb_flush_page(s, x[rs1]);
             else rv_tlb_flush(s);
-            cpage = ~0ULL;
+            cpage = ~0ULL; REFRESH_SETS();
           } else {
             goto illegal;
           }
@@ -884,7 +887,7 @@ int rv_run(RVCPU *s, int64_t budget) {
         x[rd] = old;
         if (do_write && csr != 0x001 && csr != 0x002 && csr != 0x003 && csr != 0x140 && csr != 0x340) {
           /* state that affects translation or interrupts may have changed */
-          cpage = ~0ULL;
+          cpage = ~0ULL; REFRESH_SETS();
           s->pc = npc;
           if (rv_check_irq(s)) { pc = s->pc; continue; }
         }
@@ -1215,7 +1218,7 @@ int rv_run(RVCPU *s, int64_t budget) {
     s->pc = pc;
     do_trap(s, cause, tval);
     pc = s->pc;
-    cpage = ~0ULL;
+    cpage = ~0ULL; REFRESH_SETS();
     if (unlikely(s->stop)) break;
   }
   s->pc = pc;

@@ -410,7 +410,10 @@ int machine_load(const uint8_t *kernel, size_t klen, const uint8_t *initrd, size
     memcpy(M.ram + initrd_off, initrd, ilen);
     initrd_end = initrd_off + ilen;
   }
-  size_t dl = build_dtb(M.ram + dtb_off, 0x10000, cmdline, ilen ? RAM_BASE + initrd_off : 0,
+  /* Sv39 is enough for our RAM and makes page walks shorter */
+  static char cmd[2048];
+  snprintf(cmd, sizeof(cmd), "%s%sno4lvl", cmdline, cmdline[0] ? " " : "");
+  size_t dl = build_dtb(M.ram + dtb_off, 0x10000, cmd, ilen ? RAM_BASE + initrd_off : 0,
                         ilen ? RAM_BASE + initrd_end : 0);
   if (!dl) {
     fprintf(stderr, "c2w-rv64: device tree too large\n");

@@ -130,5 +130,6 @@ int main(int argc, char **argv) {
     }
   }
   if (!cpu.stop) { fprintf(stderr, "rv64-user: instruction limit reached\n"); return 4; }
+  if (getenv("RV64_STATS")) fprintf(stderr, "rv64-user: %llu instructions\n", (unsigned long long)cpu.cycles);
   return exit_code;
 }
