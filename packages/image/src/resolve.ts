@@ -1,7 +1,6 @@
 /** resolveImage(ref) -> Image, dispatching on the source kind. */
 import type { Image } from './image.js';
 import { DEFAULT_PLATFORM, type Platform, parsePlatform } from './platform.js';
-import type { Progress } from './progress.js';
 import { parseSourceRef } from './ref.js';
 import type { Credentials } from './sources/auth.js';
 import { resolveDockerArchive } from './sources/docker-archive.js';
@@ -24,8 +23,6 @@ export interface ResolveOptions {
   dockerConfig?: string;
   /** Docker daemon socket (default from DOCKER_HOST or /var/run/docker.sock). */
   dockerSocket?: string;
-  /** Download progress reporter (see flattenImage's `progress` for the TTY one). */
-  progress?: Progress;
   /** Registry request attempts on 5xx/429/network errors (default 5) and first backoff (ms). */
   retries?: number;
   backoffMs?: number;
@@ -65,7 +62,6 @@ export async function resolveImage(ref: string, opts: ResolveOptions = {}): Prom
       if (opts.insecureRegistries) ro.insecureRegistries = opts.insecureRegistries;
       if (opts.cacheDir) ro.cacheDir = opts.cacheDir;
       if (opts.dockerConfig) ro.dockerConfig = opts.dockerConfig;
-      if (opts.progress) ro.progress = opts.progress;
       if (opts.retries !== undefined) ro.retries = opts.retries;
       if (opts.backoffMs !== undefined) ro.backoffMs = opts.backoffMs;
       if (opts.auth) {

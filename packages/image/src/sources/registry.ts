@@ -14,7 +14,6 @@ import { describeError, ImageError } from '../errors.js';
 import { type BlobStore, type Image, resolveInStore, sha256, verifyBytes } from '../image.js';
 import { ACCEPT_MANIFESTS, type Descriptor, MAX_MANIFEST_SIZE } from '../manifest.js';
 import type { Platform } from '../platform.js';
-import type { Progress } from '../progress.js';
 import { formatRegistryRef, type RegistryRef } from '../ref.js';
 import { type Credentials, credentialsFromDockerConfig, parseChallenge } from './auth.js';
 
@@ -27,7 +26,6 @@ export interface RegistryOptions {
   retries?: number;
   /** First backoff delay in ms (doubles each time; default 250). */
   backoffMs?: number;
-  progress?: Progress;
   /** Parallel blob downloads (default 3). */
   concurrency?: number;
 }
