@@ -98,7 +98,7 @@ export function treeFromDirectory(dir: string, opts: FromDirectoryOptions = {}):
     }
     if (type === 'file') {
       e.size = Number(st.size);
-      e.content = fileContent(abs, 0, e.size);
+      e.content = { ...fileContent(abs, 0, e.size), wholeFile: true };
     } else if (type === 'symlink') {
       e.linkTarget = readlinkSync(abs, 'utf8');
     } else if (type === 'char' || type === 'block') {

@@ -22,6 +22,8 @@ export interface FileContent {
   size: number;
   /** Hex sha256 of the bytes, when known (always for contents from the spool). */
   sha256?: string;
+  /** `path` holds exactly these bytes (offset 0, whole file): treeFromDirectory's contents. */
+  wholeFile?: boolean;
   /** Opens a stream of exactly `size` bytes. */
   open(): Readable;
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type FlattenResult,
@@ -180,6 +180,41 @@ async function resolveRegistryWith(c: RegistryClient) {
   const { resolveInStore } = await import('@c2w/image');
   return resolveInStore(c, c.ref.tag ?? 'latest', { os: 'linux', architecture: 'amd64' });
 }
+
+describe('plain HTTP only for loopback and --insecure-registry hosts', () => {
+  let reg: RunningRegistry;
+  const ip = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  beforeAll(async () => {
+    reg = await startRegistry({ auth: 'none', bindAll: true });
+    await pushWithSkopeo(fx.layout, 'amd64', `${reg.host}/c2w/busybox:1`);
+  });
+  afterAll(() => reg?.stop());
+
+  it.skipIf(!ip)('a non-loopback address needs insecureRegistries', async () => {
+    const host = `${ip}:${reg.host.split(':')[1]}`;
+    await expect(resolveImage(`${host}/c2w/busybox:1`, { retries: 1 })).rejects.toThrow(
+      /cannot reach .* \(a plain-HTTP registry must be listed as insecure\)$/,
+    );
+    const r = await flat(`${host}/c2w/busybox:1`, {
+      insecureRegistries: [host],
+      cacheDir: cacheDir('i'),
+    });
+    expect(diffNorm(await normalizeTree(r.tree), await layoutTree('amd64'))).toEqual([]);
+  });
+
+  it('follows blob redirects', async () => {
+    const proxy = await startFaultyProxy(reg.host, { redirectBlobs: true });
+    try {
+      const r = await flat(`${proxy.host}/c2w/busybox:1`, { cacheDir: cacheDir('r') });
+      expect(diffNorm(await normalizeTree(r.tree), await layoutTree('amd64'))).toEqual([]);
+      expect(proxy.seen.some((s) => s.includes('/_redirected/'))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
 
 describe('registry behind token auth', () => {
   let reg: RunningRegistry;

@@ -135,7 +135,8 @@ export class RegistryClient implements BlobStore {
           await sleep(this.backoffMs * 2 ** (attempt - 1));
           continue;
         }
-        throw new ImageError(`${what}: cannot reach ${this.host}: ${describeError(e)}`);
+        const hint = this.mayUseHttp ? '' : ' (a plain-HTTP registry must be listed as insecure)';
+        throw new ImageError(`${what}: cannot reach ${this.host}: ${describeError(e)}${hint}`);
       }
       if (res.status === 401 && !authTried) {
         authTried = true;
