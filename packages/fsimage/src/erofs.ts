@@ -21,7 +21,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import { FsImageError } from './errors.js';
 import { lz4CompressDestSize } from './lz4.js';
-import { compareBytes, type Inode, type PreparedTree, prepareTree, readContent } from './tree.js';
+import { compareBytes, forEachChunk, type Inode, type PreparedTree, prepareTree } from './tree.js';
 import type { FsTree } from './types.js';
 
 const BLK = 4096;
@@ -340,24 +340,24 @@ class MetaWriter {
       this.pending.set(b, (this.pending.get(b) ?? 0) + 1);
     }
   }
-  write(off: number, data: Uint8Array) {
-    let o = 0;
-    while (o < data.length) {
-      const b = Math.floor((off + o) / BLK);
-      const bo = (off + o) % BLK;
-      const n = Math.min(BLK - bo, data.length - o);
-      let buf = this.bufs.get(b);
-      if (!buf) {
-        buf = Buffer.alloc(BLK);
-        if (b * BLK < this.prefix.length) {
-          buf.set(this.prefix.subarray(b * BLK, Math.min((b + 1) * BLK, this.prefix.length)));
-        }
-        this.bufs.set(b, buf);
+  private block(b: number): Buffer {
+    let buf = this.bufs.get(b);
+    if (!buf) {
+      buf = Buffer.alloc(BLK);
+      if (b * BLK < this.prefix.length) {
+        buf.set(this.prefix.subarray(b * BLK, Math.min((b + 1) * BLK, this.prefix.length)));
       }
-      buf.set(data.subarray(o, o + n), bo);
-      o += n;
+      this.bufs.set(b, buf);
     }
-    for (let b = Math.floor(off / BLK); b <= Math.floor((off + data.length - 1) / BLK); b++) {
+    return buf;
+  }
+  /** The bytes of a record within one block, to fill in place; `release` it when done. */
+  view(off: number, size: number): Buffer {
+    const b = Math.floor(off / BLK);
+    return this.block(b).subarray(off - b * BLK, off - b * BLK + size);
+  }
+  release(off: number, size: number) {
+    for (let b = Math.floor(off / BLK); b <= Math.floor((off + size - 1) / BLK); b++) {
       const left = (this.pending.get(b) ?? 1) - 1;
       this.pending.set(b, left);
       if (left === 0) {
@@ -367,44 +367,61 @@ class MetaWriter {
       }
     }
   }
+  write(off: number, data: Uint8Array) {
+    let o = 0;
+    while (o < data.length) {
+      const b = Math.floor((off + o) / BLK);
+      const bo = (off + o) % BLK;
+      const n = Math.min(BLK - bo, data.length - o);
+      this.block(b).set(data.subarray(o, o + n), bo);
+      o += n;
+    }
+    this.release(off, data.length);
+  }
   finish() {
     for (const [b, buf] of this.bufs) writeSync(this.fd, buf, 0, BLK, b * BLK);
     this.bufs.clear();
   }
 }
 
-function encodeInode(p: Plan, iu: number, buildTime: { sec: number; nsec: number }): Uint8Array {
+function writeU64(b: Buffer, off: number, v: number) {
+  const hi = Math.floor(v / 0x100000000);
+  b.writeUInt32LE(v - hi * 0x100000000, off);
+  b.writeUInt32LE(hi >>> 0, off + 4);
+}
+
+/** Writes the 32- or 64-byte on-disk inode of `p` at the start of `b`; returns its size. */
+function encodeInodeInto(b: Buffer, p: Plan, iu: number): number {
   const i = p.inode;
   const icount = p.xattrBody.length ? 1 + (p.xattrBody.length - 12) / 4 : 0;
   if (!p.extended) {
-    const b = new Uint8Array(32);
-    const v = new DataView(b.buffer);
-    v.setUint16(0, p.layout << 1, true);
-    v.setUint16(2, icount, true);
-    v.setUint16(4, i.mode, true);
-    v.setUint16(6, i.nlink, true);
-    v.setUint32(8, p.size, true);
-    v.setUint32(16, iu, true);
-    v.setUint32(20, p.ino, true);
-    v.setUint16(24, i.uid, true);
-    v.setUint16(26, i.gid, true);
-    void buildTime;
-    return b;
+    b.writeUInt16LE(p.layout << 1, 0);
+    b.writeUInt16LE(icount, 2);
+    b.writeUInt16LE(i.mode, 4);
+    b.writeUInt16LE(i.nlink, 6);
+    b.writeUInt32LE(p.size, 8);
+    b.writeUInt32LE(0, 12);
+    b.writeUInt32LE(iu, 16);
+    b.writeUInt32LE(p.ino, 20);
+    b.writeUInt16LE(i.uid, 24);
+    b.writeUInt16LE(i.gid, 26);
+    b.writeUInt32LE(0, 28);
+    return 32;
   }
-  const b = new Uint8Array(64);
-  const v = new DataView(b.buffer);
-  v.setUint16(0, 1 | (p.layout << 1), true);
-  v.setUint16(2, icount, true);
-  v.setUint16(4, i.mode, true);
-  v.setBigUint64(8, BigInt(p.size), true);
-  v.setUint32(16, iu, true);
-  v.setUint32(20, p.ino, true);
-  v.setUint32(24, i.uid, true);
-  v.setUint32(28, i.gid, true);
-  v.setBigUint64(32, BigInt.asUintN(64, BigInt(i.mtimeSec)), true);
-  v.setUint32(40, i.mtimeNsec, true);
-  v.setUint32(44, i.nlink, true);
-  return b;
+  b.writeUInt16LE(1 | (p.layout << 1), 0);
+  b.writeUInt16LE(icount, 2);
+  b.writeUInt16LE(i.mode, 4);
+  b.writeUInt16LE(0, 6);
+  writeU64(b, 8, p.size);
+  b.writeUInt32LE(iu, 16);
+  b.writeUInt32LE(p.ino, 20);
+  b.writeUInt32LE(i.uid, 24);
+  b.writeUInt32LE(i.gid, 28);
+  writeU64(b, 32, i.mtimeSec);
+  b.writeUInt32LE(i.mtimeNsec, 40);
+  b.writeUInt32LE(i.nlink, 44);
+  b.fill(0, 48, 64);
+  return 64;
 }
 
 /** Plans the whole image: inode forms, xattrs, record sizes and nids. */
@@ -591,7 +608,11 @@ export async function writeErofs(
       } else if (inode.kind === 'dir' || inode.kind === 'symlink' || inode.kind === 'file') {
         const fullLen = p.layout === LAYOUT_FLAT_INLINE ? p.size - p.tail : p.size;
         const startBlock = data.block;
-        tailBytes = p.tail ? new Uint8Array(p.tail) : undefined;
+        if (p.tail) {
+          // Tail-packed data goes straight into the inode record in its metadata block.
+          const hl = p.extended ? 64 : 32;
+          tailBytes = meta.view(p.off, p.recordSize).subarray(hl + p.xattrBody.length);
+        }
         let pos = 0;
         const put = (c: Uint8Array) => {
           if (pos < fullLen) {
@@ -621,19 +642,27 @@ export async function writeErofs(
             // Fast path: host file ranges are read straight into the output buffer.
             readDirect(inode, c.path, c.offset, c.wholeFile === true, fullLen, tailBytes, data);
           } else {
-            for await (const c of readContent(inode)) put(c);
+            const pending = forEachChunk(inode, put);
+            if (pending) await pending;
           }
         }
         data.pad();
         if (fullLen > 0) iu = startBlock;
       }
-      const head = encodeInode(p, iu, buildTime);
-      const rec = new Uint8Array(p.recordSize);
-      rec.set(head, 0);
-      rec.set(p.xattrBody, head.length);
-      if (tailBytes) rec.set(tailBytes, head.length + p.xattrBody.length);
-      if (extra) rec.set(extra, align(head.length + p.xattrBody.length, 8));
-      meta.write(p.off, rec);
+      if (p.recordSize <= BLK) {
+        const rec = meta.view(p.off, p.recordSize);
+        const hl = encodeInodeInto(rec, p, iu);
+        rec.set(p.xattrBody, hl);
+        if (extra) rec.set(extra, align(hl + p.xattrBody.length, 8));
+        meta.release(p.off, p.recordSize);
+      } else {
+        const rec = Buffer.alloc(p.recordSize);
+        const hl = encodeInodeInto(rec, p, iu);
+        rec.set(p.xattrBody, hl);
+        if (tailBytes) rec.set(tailBytes, hl + p.xattrBody.length);
+        if (extra) rec.set(extra, align(hl + p.xattrBody.length, 8));
+        meta.write(p.off, rec);
+      }
       if (options.onProgress) {
         if (inode.kind === 'file') done += p.size;
         options.onProgress(done, total);
@@ -740,7 +769,7 @@ async function writeCompressed(
       winStart = pos;
     }
   };
-  for await (const c of readContent(p.inode)) {
+  const add = (c: Uint8Array) => {
     let o = 0;
     while (o < c.length) {
       if (winLen === win.length) {
@@ -754,7 +783,9 @@ async function writeCompressed(
       o += n;
       if (winLen === win.length) emit(false);
     }
-  }
+  };
+  const pending = forEachChunk(p.inode, add);
+  if (pending) await pending;
   emit(true);
   // Indexes: one per lcluster.
   let h = 0;

@@ -165,11 +165,13 @@ export function prepareTree(tree: FsTree): PreparedTree {
     }
     if (rawPath.includes('\0'))
       throw new FsImageError(`${JSON.stringify(rawPath)}: name contains NUL`);
-    if (byPath.has(rawPath)) throw new FsImageError(`${JSON.stringify(rawPath)}: duplicate path`);
     if (!entry || typeof entry !== 'object') {
       throw new FsImageError(`${JSON.stringify(rawPath)}: entry is not an object`);
     }
+    const before = byPath.size;
     byPath.set(rawPath, entry);
+    if (byPath.size === before)
+      throw new FsImageError(`${JSON.stringify(rawPath)}: duplicate path`);
   }
   const rootEntry = byPath.get('/');
   if (rootEntry && rootEntry.type !== 'dir') {
@@ -214,11 +216,11 @@ export function prepareTree(tree: FsTree): PreparedTree {
     return inode;
   };
 
-  const sortedPaths = [...byPath.keys()].sort();
+  // Input order does not matter: children are sorted per directory below.
+  const inodeOfEntry = new Map<FsEntry, Inode>();
   const hardlinks: [string, FsEntry][] = [];
-  for (const path of sortedPaths) {
+  for (const [path, e] of byPath) {
     if (path === '/') continue;
-    const e = byPath.get(path) as FsEntry;
     if (e.type === 'hardlink') {
       hardlinks.push([path, e]);
       continue;
@@ -235,7 +237,7 @@ export function prepareTree(tree: FsTree): PreparedTree {
     const cut = path.lastIndexOf('/');
     const parent = dirFor(cut === 0 ? '/' : path.slice(0, cut));
     const inode = makeInode(path, e, e.type as InodeKind);
-    inodeOf.set(path, inode);
+    inodeOfEntry.set(e, inode);
     addChild(parent, path.slice(cut + 1), inode, path);
   }
   for (const [path, e] of hardlinks) {
@@ -245,10 +247,12 @@ export function prepareTree(tree: FsTree): PreparedTree {
     while (typeof target === 'string') {
       if (seen.has(target)) throw new FsImageError(`${JSON.stringify(path)}: hardlink loop`);
       seen.add(target);
-      resolved = inodeOf.get(target);
-      if (resolved) break;
       const te = byPath.get(target);
-      if (te?.type !== 'hardlink') break;
+      if (!te) break;
+      if (te.type !== 'hardlink') {
+        resolved = te.type === 'dir' ? inodeOf.get(target) : inodeOfEntry.get(te);
+        break;
+      }
       target = te.linkTarget;
     }
     if (!resolved) {
@@ -287,21 +291,69 @@ export function prepareTree(tree: FsTree): PreparedTree {
   return { root, inodes, paths };
 }
 
+function openSource(inode: Inode): ContentSource | Promise<ContentSource> | undefined {
+  const e = inode.entry;
+  if (inode.size === 0 && !e?.openContent && !e?.content) return undefined;
+  const c = e?.content;
+  if (e?.openContent) return e.openContent();
+  if (c && typeof c.path === 'string' && typeof c.offset === 'number') {
+    return readRange(inode.path, c.path, c.offset, c.wholeFile ? inode.size + 1 : inode.size);
+  }
+  if (c) return c.open();
+  throw new FsImageError(`${JSON.stringify(inode.path)}: regular file without content`);
+}
+
+function changedSize(inode: Inode, got: number): FsImageError {
+  return new FsImageError(
+    `${JSON.stringify(inode.path)}: file changed size while read (declared ${inode.size} bytes, read ${got > inode.size ? 'more' : got})`,
+  );
+}
+
+/**
+ * Passes a file's content to `fn` chunk by chunk, checking it has exactly the declared size.
+ * Synchronous sources (arrays, generators) are read without awaiting: the result is then
+ * undefined; otherwise a promise.
+ */
+export function forEachChunk(inode: Inode, fn: (chunk: Uint8Array) => void): void | Promise<void> {
+  const opened = openSource(inode);
+  if (opened === undefined) return;
+  if (typeof (opened as Promise<ContentSource>).then === 'function') {
+    return (opened as Promise<ContentSource>).then((src) => consume(inode, src, fn));
+  }
+  return consume(inode, opened as ContentSource, fn);
+}
+
+function consume(
+  inode: Inode,
+  src: ContentSource,
+  fn: (chunk: Uint8Array) => void,
+): void | Promise<void> {
+  let got = 0;
+  const take = (chunk: Uint8Array | string): boolean => {
+    const b = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
+    got += b.length;
+    if (got > inode.size) return false;
+    if (b.length) fn(b);
+    return true;
+  };
+  if (
+    typeof (src as Iterable<Uint8Array>)[Symbol.iterator] === 'function' &&
+    !(Symbol.asyncIterator in src)
+  ) {
+    for (const chunk of src as Iterable<Uint8Array>) if (!take(chunk)) break;
+    if (got !== inode.size) throw changedSize(inode, got);
+    return;
+  }
+  return (async () => {
+    for await (const chunk of src as AsyncIterable<Uint8Array>) if (!take(chunk)) break;
+    if (got !== inode.size) throw changedSize(inode, got);
+  })();
+}
+
 /** Reads a file's content, checking it has exactly the declared size. Yields the chunks. */
 export async function* readContent(inode: Inode): AsyncGenerator<Uint8Array> {
-  const e = inode.entry;
-  if (inode.size === 0 && !e?.openContent && !e?.content) return;
-  let src: ContentSource;
-  const c = e?.content;
-  if (e?.openContent) {
-    src = await e.openContent();
-  } else if (c && typeof c.path === 'string' && typeof c.offset === 'number') {
-    src = readRange(inode.path, c.path, c.offset, c.wholeFile ? inode.size + 1 : inode.size);
-  } else if (c) {
-    src = await c.open();
-  } else {
-    throw new FsImageError(`${JSON.stringify(inode.path)}: regular file without content`);
-  }
+  const src = await openSource(inode);
+  if (src === undefined) return;
   let got = 0;
   for await (const chunk of src as AsyncIterable<Uint8Array>) {
     const b = typeof chunk === 'string' ? encoder.encode(chunk) : chunk;
@@ -309,11 +361,7 @@ export async function* readContent(inode: Inode): AsyncGenerator<Uint8Array> {
     if (got > inode.size) break;
     if (b.length) yield b;
   }
-  if (got !== inode.size) {
-    throw new FsImageError(
-      `${JSON.stringify(inode.path)}: file changed size while read (declared ${inode.size} bytes, read ${got > inode.size ? 'more' : got})`,
-    );
-  }
+  if (got !== inode.size) throw changedSize(inode, got);
 }
 
 /** `size` bytes of host file `file` from `offset`, read synchronously in large chunks. */
