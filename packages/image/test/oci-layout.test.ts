@@ -97,3 +97,25 @@ describe('OCI layout source + flatten vs umoci unpack', () => {
     expect(Buffer.concat(chunks).toString()).toBe('hello from a layer\n');
   });
 });
+
+describe('progress', () => {
+  it('reports per-layer bytes to a Progress and draws on a TTY stream', async () => {
+    const { TtyProgress } = await import('@c2w/image');
+    let out = '';
+    const fakeTty = {
+      write: (s: string) => ((out += s), true),
+      isTTY: true,
+    } as unknown as NodeJS.WriteStream;
+    const tty = new TtyProgress(fakeTty);
+    const img = await resolveImage(`oci:${fx.layout}:multilayer`);
+    const r = await flattenImage(img, { progress: tty });
+    results.push(r);
+    const total = img.layers.reduce((a, l) => a + (l.size ?? 0), 0);
+    expect(r.stats.bytes).toBe(total);
+    expect(out).toMatch(/layer 1 \(sha256:[0-9a-f]{12}\): done /);
+    expect(out.match(/done/g)?.length).toBeGreaterThanOrEqual(img.layers.length);
+    // quiet by default and when stderr is not a TTY
+    const r2 = await flattenImage(img, { progress: true });
+    results.push(r2);
+  });
+});

@@ -68,6 +68,22 @@ describe('registry with htpasswd basic auth', () => {
     );
     await pushWithSkopeo(
       fx.layout,
+      'multi',
+      `${reg.host}/c2w/docker:multi`,
+      'alice:wonderland',
+      true,
+      'v2s2',
+    );
+    await pushWithSkopeo(
+      fx.layout,
+      'multilayer',
+      `${reg.host}/c2w/docker:ml`,
+      'alice:wonderland',
+      false,
+      'v2s2',
+    );
+    await pushWithSkopeo(
+      fx.layout,
       'multilayer-mixed',
       `${reg.host}/c2w/multi-layer:mixed`,
       'alice:wonderland',
@@ -102,6 +118,31 @@ describe('registry with htpasswd basic auth', () => {
       [],
     );
     expect(r.runConfig.env).toContain('ARCH=riscv64');
+  });
+
+  it('Docker schema 2 manifests and manifest lists', async () => {
+    const c = new RegistryClient(parseRegistryRef(`${reg.host}/c2w/docker:multi`), {
+      credentials: creds,
+      cacheDir: cacheDir('a'),
+    });
+    const top = await c.getManifest('multi');
+    expect(top.mediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    const rv = await flat(`${reg.host}/c2w/docker:multi`, {
+      auth: creds,
+      platform: 'riscv64',
+      cacheDir: cacheDir('a'),
+    });
+    expect(diffNorm(await normalizeTree(rv.tree), await layoutTree('riscv64', 'riscv64'))).toEqual(
+      [],
+    );
+    const ml = await resolveImage(`${reg.host}/c2w/docker:ml`, {
+      auth: creds,
+      cacheDir: cacheDir('a'),
+    });
+    expect(ml.layers[0]?.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar.gzip');
+    const r = await flattenImage(ml);
+    results.push(r);
+    expect(diffNorm(await normalizeTree(r.tree), await layoutTree('multilayer'))).toEqual([]);
   });
 
   it('reads credentials from a Docker config.json', async () => {
