@@ -103,6 +103,12 @@ describe('progress', () => {
     const { TtyProgress } = await import('@c2w/image');
     let out = '';
     const fakeTty = {
+      write: (s: string) => {
+        out += s;
+        return true;
+      },
+      isTTY: true,
+    } as unknown as NodeJS.WriteStream;
       write: (s: string) => ((out += s), true),
       isTTY: true,
     } as unknown as NodeJS.WriteStream;
