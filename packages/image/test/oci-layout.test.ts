@@ -109,9 +109,6 @@ describe('progress', () => {
       },
       isTTY: true,
     } as unknown as NodeJS.WriteStream;
-      write: (s: string) => ((out += s), true),
-      isTTY: true,
-    } as unknown as NodeJS.WriteStream;
     const tty = new TtyProgress(fakeTty);
     const img = await resolveImage(`oci:${fx.layout}:multilayer`);
     const r = await flattenImage(img, { progress: tty });
