@@ -171,6 +171,18 @@ describe('hostile layers are rejected with one line', () => {
     await rejects(dir, /digest mismatch/);
     await rejects(layout([{ tar, size: 10 }]), /size mismatch/);
     await rejects(layout([{ tar, diffId: `sha256:${'1'.repeat(64)}` }]), /diff_id mismatch/);
+    // fzstd does not check frame checksums: a corrupt zstd layer is caught by its diff_id
+    const { execFileSync } = await import('node:child_process');
+    const big = makeTar([
+      { name: 'f', data: Buffer.alloc(200_000, 'q') },
+      { name: 'g', data: 'tail' },
+    ]);
+    const z = execFileSync('zstd', ['-q', '-c'], { input: big });
+    z[z.length - 20] ^= 0xff;
+    await rejects(
+      layout([{ tar: big, blob: z, mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' }]),
+      /diff_id mismatch|zstd: corrupt|truncated tar|corrupt tar/,
+    );
   });
 
   it('absurd sizes and oversized documents', async () => {
