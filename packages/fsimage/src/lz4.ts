@@ -83,8 +83,17 @@ export function lz4CompressDestSize(
           mip--;
           ref--;
         }
-        let ml = MIN_MATCH + (ip - mip);
-        while (mip + ml < matchLimit && src[mip + ml] === src[ref + ml]) ml++;
+        let a = ip + MIN_MATCH;
+        let b = ref + (ip - mip) + MIN_MATCH;
+        while (a + 4 <= matchLimit && read32(src, a) === read32(src, b)) {
+          a += 4;
+          b += 4;
+        }
+        while (a < matchLimit && src[a] === src[b]) {
+          a++;
+          b++;
+        }
+        const ml = a - mip;
         const lit = mip - anchor;
         const cost = 1 + lenExtra(lit) + lit + 2 + lenExtra(ml - MIN_MATCH);
         if (op + cost + 1 + MFLIMIT > cap) break;
