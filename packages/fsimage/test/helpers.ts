@@ -180,7 +180,32 @@ export function mountUnavailable(): string | undefined {
     if (r.status !== 0 || !/\berofs\b/.test(again)) return 'the host kernel has no erofs';
   }
   if (!existsSync('/dev/loop-control')) return 'no loop device support';
-  return undefined;
+  // Probe with an image from mkfs.erofs: a failure here is the machine's, not our writer's.
+  const probe = tmp('fsimage-probe-');
+  try {
+    mkdirSync(join(probe, 'src'));
+    execFileSync('mkfs.erofs', ['--quiet', join(probe, 'img'), join(probe, 'src')]);
+    mkdirSync(join(probe, 'mnt'));
+    const r = spawnSync(
+      'mount',
+      ['-t', 'erofs', '-o', 'loop,ro', join(probe, 'img'), join(probe, 'mnt')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    if (r.status !== 0) return `mounting an mkfs.erofs image fails here: ${r.stderr.trim()}`;
+    spawnSync('umount', [join(probe, 'mnt')]);
+    return undefined;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+let mountCheck: string | undefined | null = null;
+/** mountUnavailable(), probed once per test file. */
+export function mountUnavailableCached(): string | undefined {
+  if (mountCheck === null) mountCheck = mountUnavailable();
+  return mountCheck;
 }
 
 export async function withMount<T>(img: string, fn: (dir: string) => Promise<T>): Promise<T> {
