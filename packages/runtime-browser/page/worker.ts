@@ -420,7 +420,9 @@ async function run(msg: StartMessage): Promise<void> {
     else throw e;
   }
   flush();
-  const files: { guestPath: string; files: FileEntry[] }[] = dirs.map((d) => {
+  // The external bundle's rootfs is read-only input, not something to hand back.
+  const mapped = dirs.filter((d) => d.guestPath !== '/.c2w-bundle');
+  const files: { guestPath: string; files: FileEntry[] }[] = mapped.map((d) => {
     const out: FileEntry[] = [];
     listDir(d.root.dir.contents, '', out);
     return { guestPath: d.guestPath, files: out };

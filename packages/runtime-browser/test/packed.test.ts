@@ -58,7 +58,10 @@ interface Run {
   downloadedBytes: number;
 }
 
-async function runPage(url: string): Promise<{ run: Run; progress: [number, number] }> {
+async function runPage(
+  url: string,
+  shot: string,
+): Promise<{ run: Run; progress: [number, number] }> {
   const page = await browser.context.newPage();
   try {
     await page.goto(url);
@@ -87,7 +90,7 @@ async function runPage(url: string): Promise<{ run: Run; progress: [number, numb
       const p = document.getElementById('progress') as HTMLProgressElement;
       return [p.value, p.max] as [number, number];
     });
-    await page.screenshot({ path: join(results, 'packed.png') });
+    await page.screenshot({ path: join(results, shot) });
     return { run, progress };
   } finally {
     await page.close();
@@ -132,7 +135,10 @@ describe('a packed module in the browser', () => {
     await writeBrowserBundle(out, dir, { env: ['FROM_CONFIG=1'] });
     const served = await serveBrowserBundle(dir, { port: 0 });
     try {
-      const { run, progress } = await runPage(`${served.url}?arg=one&arg=two%20words&env=K=V`);
+      const { run, progress } = await runPage(
+        `${served.url}?arg=one&arg=two%20words&env=K=V`,
+        'packed.png',
+      );
       expect(run.error).toBeNull();
       expect(run.stderr).toBe('');
       expect(run.exitCode).toBe(0);
@@ -162,7 +168,7 @@ describe('a packed module in the browser', () => {
     });
     const served = await serveBrowserBundle(out, { port: 0, externalRootfs: rootfs });
     try {
-      const { run } = await runPage(served.url);
+      const { run } = await runPage(served.url, 'packed-external.png');
       expect(run.error).toBeNull();
       expect(run.exitCode).toBe(0);
       expect(lines(run.stdout, 'flags')).toEqual(['1']);
