@@ -151,20 +151,21 @@ export async function imageFromManifest(
 
 /**
  * Resolves a tag or digest in a blob store to one image for `want`: follows an index to the
- * platform's manifest. A single-platform manifest must match the platform unless `anyPlatform`.
+ * platform's manifest. A single-platform manifest of another platform is returned as it is
+ * (`Image.platform` says what it is) unless `requirePlatform` is set, then it is an error.
  */
 export async function resolveInStore(
   store: BlobStore,
   ref: string,
   want: Platform,
-  opts: { anyPlatform?: boolean } = {},
+  opts: { requirePlatform?: boolean } = {},
 ): Promise<Image> {
   const top = await store.getManifest(ref);
   if (top.bytes.length > MAX_MANIFEST_SIZE)
     throw new ImageError(`${store.source}: manifest too large`);
   const doc = parseManifestOrIndex(top.bytes, top.mediaType, `${store.source} manifest`);
   if (doc.kind === 'manifest')
-    return imageFromManifest(store, doc, top.digest, want, !opts.anyPlatform);
+    return imageFromManifest(store, doc, top.digest, want, opts.requirePlatform === true);
   const chosen = selectPlatform(doc, want, store.source);
   const sub = await store.getManifest(chosen.digest, chosen);
   const subDoc = parseManifestOrIndex(

@@ -1,6 +1,7 @@
 /** resolveImage(ref) -> Image, dispatching on the source kind. */
 import type { Image } from './image.js';
 import { DEFAULT_PLATFORM, type Platform, parsePlatform } from './platform.js';
+import type { Progress } from './progress.js';
 import { parseSourceRef } from './ref.js';
 import type { Credentials } from './sources/auth.js';
 import { resolveDockerArchive } from './sources/docker-archive.js';
@@ -13,6 +14,13 @@ export type { Credentials };
 export interface ResolveOptions {
   /** Platform object or a `--target-arch` string; default linux/amd64. */
   platform?: Platform | string;
+  /**
+   * A single-platform image of another platform than `platform` is an error (default: it is
+   * returned as it is and `Image.platform` says what it is; indexes always select `platform`).
+   */
+  requirePlatform?: boolean;
+  /** Accepted for callers that pass one; download progress is reported by flattenImage. */
+  progress?: Progress;
   /** Registry hosts (host[:port]) that may be reached over plain HTTP. Loopback always may. */
   insecureRegistries?: string[];
   /** Blob cache directory (default $C2W_CACHE/blobs, else ~/.cache/c2w/blobs). */
@@ -49,11 +57,12 @@ export async function resolveImage(ref: string, opts: ResolveOptions = {}): Prom
   const src = parseSourceRef(ref);
   switch (src.kind) {
     case 'oci':
-      return resolveOciLayout(src.spec, platform);
+      return resolveOciLayout(src.spec, platform, opts.requirePlatform);
     case 'docker-archive':
-      return resolveDockerArchive(src.spec, platform);
+      return resolveDockerArchive(src.spec, platform, undefined, opts.requirePlatform);
     case 'docker-daemon': {
-      const o: { socket?: string } = {};
+      const o: { socket?: string; requirePlatform?: boolean } = {};
+      if (opts.requirePlatform) o.requirePlatform = true;
       if (opts.dockerSocket) o.socket = opts.dockerSocket;
       return resolveDockerDaemon(src.spec, platform, o);
     }
@@ -68,7 +77,7 @@ export async function resolveImage(ref: string, opts: ResolveOptions = {}): Prom
         const c = isCredentials(opts.auth) ? opts.auth : opts.auth[src.ref.domain];
         if (c) ro.credentials = c;
       }
-      return resolveRegistry(src.ref, platform, ro);
+      return resolveRegistry(src.ref, platform, ro, opts.requirePlatform);
     }
   }
 }

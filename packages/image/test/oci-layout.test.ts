@@ -82,9 +82,12 @@ describe('OCI layout source + flatten vs umoci unpack', () => {
     await expect(resolveImage(`oci:${fx.layout}:multi`, { platform: 'arm64' })).rejects.toThrow(
       /no image for platform linux\/arm64 \(available: linux\/amd64, linux\/riscv64\)/,
     );
-    await expect(resolveImage(`oci:${fx.layout}:riscv64`, { platform: 'amd64' })).rejects.toThrow(
-      /is linux\/riscv64, not linux\/amd64/,
-    );
+    await expect(
+      resolveImage(`oci:${fx.layout}:riscv64`, { platform: 'amd64', requirePlatform: true }),
+    ).rejects.toThrow(/is linux\/riscv64, not linux\/amd64/);
+    // by default a single-platform image is taken as it is: the caller reads Image.platform
+    const single = await resolveImage(`oci:${fx.layout}:riscv64`, { platform: 'amd64' });
+    expect(single.platform).toEqual({ os: 'linux', architecture: 'riscv64' });
   });
 
   it('file contents are readable through the spool', async () => {

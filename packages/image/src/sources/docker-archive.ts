@@ -52,6 +52,7 @@ export async function resolveDockerArchive(
   spec: string,
   platform: Platform,
   sourceName?: string,
+  requirePlatform = false,
 ): Promise<Image> {
   const { file: f, ref, index } = parseDockerArchiveRef(spec);
   const file = resolvePath(f);
@@ -148,7 +149,7 @@ export async function resolveDockerArchive(
   const config = parseImageConfig(cfgBytes, `${src} config`);
   const p: Platform = { os: config.os, architecture: config.architecture };
   if (config.variant) p.variant = config.variant;
-  if (platformScore(platform, p) < 0)
+  if (requirePlatform && platformScore(platform, p) < 0)
     throw new ImageError(`${src}: image is ${formatPlatform(p)}, not ${formatPlatform(platform)}`);
   if (config.rootfs.diff_ids.length !== chosen.Layers.length) {
     throw new ImageError(

@@ -24,7 +24,7 @@ export function dockerSocketPath(explicit?: string): string {
 export async function resolveDockerDaemon(
   ref: string,
   platform: Platform,
-  opts: { socket?: string; tmpDir?: string } = {},
+  opts: { socket?: string; tmpDir?: string; requirePlatform?: boolean } = {},
 ): Promise<Image & { dispose(): Promise<void> }> {
   const src = `docker-daemon:${ref}`;
   if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://') && !opts.socket) {
@@ -77,10 +77,15 @@ export async function resolveDockerDaemon(
       );
       req.end();
     });
-    const img = await resolveDockerArchive(`${tmp}:${ref}`, platform, src).catch(async (e) => {
+    const img = await resolveDockerArchive(
+      `${tmp}:${ref}`,
+      platform,
+      src,
+      opts.requirePlatform,
+    ).catch(async (e) => {
       // `docker save` of an ID has no RepoTags: fall back to the only image
       if (e instanceof ImageError && /no image tagged/.test(e.message))
-        return resolveDockerArchive(tmp, platform, src);
+        return resolveDockerArchive(tmp, platform, src, opts.requirePlatform);
       throw e;
     });
     return { ...img, dispose: () => rm(tmp, { force: true }) };

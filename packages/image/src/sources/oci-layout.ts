@@ -144,8 +144,12 @@ export class OciLayoutStore implements BlobStore {
   }
 }
 
-export async function resolveOciLayout(spec: string, platform: Platform): Promise<Image> {
+export async function resolveOciLayout(
+  spec: string,
+  platform: Platform,
+  requirePlatform = false,
+): Promise<Image> {
   const r = parseOciLayoutRef(spec);
   const store = new OciLayoutStore(resolve(r.dir));
-  return resolveInStore(store, r.digest ?? r.tag ?? '', platform, { anyPlatform: false });
+  return resolveInStore(store, r.digest ?? r.tag ?? '', platform, { requirePlatform });
 }

@@ -398,7 +398,8 @@ export async function resolveRegistry(
   ref: RegistryRef,
   platform: Platform,
   opts: RegistryOptions = {},
+  requirePlatform = false,
 ): Promise<Image> {
   const client = new RegistryClient(ref, opts);
-  return resolveInStore(client, ref.digest ?? ref.tag ?? 'latest', platform);
+  return resolveInStore(client, ref.digest ?? ref.tag ?? 'latest', platform, { requirePlatform });
 }
