@@ -14,6 +14,7 @@
 #include "pc_system.h"
 #include "gui/siminterface.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,15 @@ extern "C" __attribute__((noinline)) void c2w_run_cpu(void)
     if (bx_pc_system.kill_bochs_request) break;
   }
 }
+
+#if defined(__wasi__)
+// wasi-libc has no tmpfile(); Bochs only uses it for save/restore, which we do not offer.
+extern "C" FILE *tmpfile(void)
+{
+  errno = ENOSYS;
+  return NULL;
+}
+#endif
 
 // ---------------------------------------------------------------- options
 static std::string opt_kernel, opt_initrd, opt_append = "console=ttyS0";

@@ -18,13 +18,13 @@ case "$kind" in
     host_flags=()
     ;;
   wasm|wasm-eh)
-    wasi_defs="-D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
+    wasi_defs="-D_WASI_EMULATED_PTHREAD -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
     if [ "$kind" = wasm ]; then sjlj="-DC2W_SJLJ_ASYNCIFY"; else sjlj="-mllvm -wasm-enable-sjlj"; fi
     export CC="clang-19 --target=wasm32-wasi" CXX="clang++-19 --target=wasm32-wasi"
     export CFLAGS="-O2 -g0 $common_defs $wasi_defs $sjlj"
     export CXXFLAGS="-O2 -g0 -fno-exceptions $common_defs $wasi_defs $sjlj"
     export LDFLAGS="-Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296"
-    export LIBS="-lwasi-emulated-signal -lwasi-emulated-mman -lwasi-emulated-process-clocks -lwasi-emulated-getpid"
+    export LIBS="-lwasi-emulated-pthread -lwasi-emulated-signal -lwasi-emulated-mman -lwasi-emulated-process-clocks -lwasi-emulated-getpid"
     [ "$kind" = wasm-eh ] && LIBS="$LIBS -lsetjmp"
     host_flags=(--host=i686-pc-linux-gnu --build=x86_64-pc-linux-gnu)
     ;;
@@ -53,9 +53,21 @@ make -j"$jobs" bochs LIBTOOL="$here/scripts/libtool-shim" EXTRA_LINK_OPTS="c2w_h
   LDFLAGS="${LDFLAGS:-}" LIBS="${LIBS:-}" > make.log 2>&1 \
   || { grep -B2 -A12 -m3 -E 'error|Error' make.log >&2; echo "build.sh: make failed ($work/make.log)" >&2; exit 1; }
 mkdir -p "$out"
-if [ "$kind" = native ]; then
-  cp bochs "$out/bochs"
-else
-  cp bochs "$out/bochs.$kind.raw.wasm"
-fi
+case "$kind" in
+  native) cp bochs "$out/bochs" ;;
+  wasm)
+    # setjmp/longjmp by asyncify unwinding (see host/c2w_sjlj.h): only our unwind intrinsic
+    # counts as an unwinding import; c2w_run_cpu is the frame that stops the unwind.
+    wasm-opt bochs --asyncify \
+      --pass-arg=asyncify-imports@asyncify.start_unwind,asyncify.stop_unwind \
+      --pass-arg=asyncify-removelist@c2w_run_cpu \
+      -O2 -o "$out/bochs.wasm"
+    ;;
+  wasm-eh)
+    # wasm exception handling: legacy EH (Node 20's V8) and exnref (wasmtime >= 30) variants
+    wasm-opt bochs --enable-exception-handling -O2 -o "$out/bochs-eh-legacy.wasm"
+    wasm-opt "$out/bochs-eh-legacy.wasm" --enable-exception-handling --translate-to-exnref --emit-exnref \
+      -o "$out/bochs-eh-exnref.wasm"
+    ;;
+esac
 echo "$work"
