@@ -368,10 +368,11 @@ export async function* readTar(
       );
     }
     const type = typed;
-    // Only regular files carry a body; the size field of others is ignored (as tar does),
-    // except that hardlinks/dirs with data are skipped.
-    const bodySize = realSize;
-    const bodyPadded = kv.has('size') ? Math.ceil(realSize / BLOCK) * BLOCK : padded;
+    // Like Go's archive/tar: links, devices, fifos and directories have no body, whatever
+    // their size field says.
+    const bodySize = type === 'file' ? realSize : 0;
+    const bodyPadded =
+      type === 'file' ? (kv.has('size') ? Math.ceil(realSize / BLOCK) * BLOCK : padded) : 0;
     const header: TarHeader = {
       name,
       type,

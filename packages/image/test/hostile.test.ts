@@ -220,6 +220,21 @@ describe('hostile layers are rejected with one line', () => {
 });
 
 describe('layer semantics on crafted layers', () => {
+  it('header-only entries (links, devices, dirs) have no body whatever their size field says', async () => {
+    const t = await flatOk(
+      layout([
+        L([
+          { name: 'f', data: 'abc' },
+          { name: 'h', type: '1', linkname: 'f', sizeField: 3 },
+          { name: 'd', type: '5', sizeField: 1000 },
+          { name: 'after', data: 'still parsed' },
+        ]),
+      ]),
+    );
+    expect(t.get('/h')).toMatchObject({ type: 'hardlink', linkTarget: '/f', size: 3 });
+    expect(t.get('/after')?.size).toBe(12);
+  });
+
   it('whiteouts, opaque dirs, hardlink survival, xattrs, devices', async () => {
     const t = await flatOk(
       layout([
