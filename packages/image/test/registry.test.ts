@@ -230,6 +230,7 @@ describe('plain HTTP only for loopback and --insecure-registry hosts', () => {
   beforeAll(async () => {
     reg = await startRegistry({ auth: 'none', bindAll: true });
     await pushWithSkopeo(fx.layout, 'amd64', `${reg.host}/c2w/busybox:1`);
+    await pushWithSkopeo(fx.layout, 'multilayer', `${reg.host}/c2w/multi-layer:1`);
   });
   afterAll(() => reg?.stop());
 
@@ -245,8 +246,20 @@ describe('plain HTTP only for loopback and --insecure-registry hosts', () => {
     expect(diffNorm(await normalizeTree(r.tree), await layoutTree('amd64'))).toEqual([]);
   });
 
+  it('downloads layers in parallel (at most 3 at once)', async () => {
+    const proxy = await startFaultyProxy(reg.host, { blobDelayMs: 150 });
+    try {
+      const r = await flat(`${proxy.host}/c2w/multi-layer:1`, { cacheDir: cacheDir('p') });
+      expect(diffNorm(await normalizeTree(r.tree), await layoutTree('multilayer'))).toEqual([]);
+      expect(proxy.maxBlobsInFlight).toBeGreaterThanOrEqual(2);
+      expect(proxy.maxBlobsInFlight).toBeLessThanOrEqual(3);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   it('follows blob redirects', async () => {
-    const proxy = await startFaultyProxy(reg.host, { redirectBlobs: true });
+    const proxy = await startFaultyProxy(reg.host, { redirectBlobs: true, blobDelayMs: 100 });
     try {
       const r = await flat(`${proxy.host}/c2w/busybox:1`, { cacheDir: cacheDir('r') });
       expect(diffNorm(await normalizeTree(r.tree), await layoutTree('amd64'))).toEqual([]);
