@@ -85,6 +85,10 @@ describe('OCI layout source + flatten vs umoci unpack', () => {
     await expect(
       resolveImage(`oci:${fx.layout}:riscv64`, { platform: 'amd64', requirePlatform: true }),
     ).rejects.toThrow(/is linux\/riscv64, not linux\/amd64/);
+    await expect(resolveImage(`oci:${fx.layout}`)).rejects.toThrow(
+      /holds \d+ images; name one as oci:DIR:tag \(tags: amd64, riscv64, multi, multilayer, multilayer-mixed\)$/,
+    );
+    await expect(resolveImage(`oci:${fx.layout}:nope`)).rejects.toThrow(/no tag "nope"/);
     // by default a single-platform image is taken as it is: the caller reads Image.platform
     const single = await resolveImage(`oci:${fx.layout}:riscv64`, { platform: 'amd64' });
     expect(single.platform).toEqual({ os: 'linux', architecture: 'riscv64' });

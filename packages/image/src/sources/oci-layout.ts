@@ -118,8 +118,15 @@ export class OciLayoutStore implements BlobStore {
         };
     } else if (idx.manifests.length === 1) {
       chosen = idx.manifests[0];
-    } else {
+    } else if (idx.manifests.some((m) => m.platform)) {
       return { bytes: idxBytes, mediaType: idx.mediaType, digest: 'index.json' };
+    } else {
+      const tags = idx.manifests
+        .map((m) => m.annotations?.['org.opencontainers.image.ref.name'])
+        .filter(Boolean);
+      throw new ImageError(
+        `${this.source}: the layout holds ${idx.manifests.length} images; name one as oci:DIR:tag (tags: ${tags.join(', ') || 'none'})`,
+      );
     }
     return this.getManifest((chosen as Descriptor).digest, chosen);
   }
