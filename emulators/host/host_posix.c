@@ -11,7 +11,9 @@
 #ifdef __wasi__
 #include <wasi/api.h>
 #else
+#ifndef __EMSCRIPTEN__
 #include <sys/random.h>
+#endif
 #include <termios.h>
 #endif
 
@@ -162,6 +164,9 @@ uint64_t host_realtime_ns(void) {
 void host_random(uint8_t *buf, size_t len) {
 #ifdef __wasi__
   if (__wasi_random_get(buf, len) != 0) memset(buf, 0x5a, len);
+#elif defined(__EMSCRIPTEN__)
+  if (getentropy(buf, len < 256 ? len : 256)) memset(buf, 0x5a, len);
+  if (len > 256) host_random(buf + 256, len - 256);
 #else
   while (len > 0) {
     ssize_t r = getrandom(buf, len, 0);

@@ -468,6 +468,226 @@ static inline uint64_t mulhsu64(int64_t a, uint64_t b) {
   return (uint64_t)(((__int128)a * (__int128)(unsigned __int128)b) >> 64);
 }
 
+
+/* F/D arithmetic (OP-FP and fused multiply-add): 0 done, -1 illegal. Kept out of rv_run so that
+ * the interpreter loop stays small enough for the wasm engines' optimizing tiers. */
+static __attribute__((noinline)) int exec_fp(RVCPU *s, uint32_t insn) {
+  uint64_t *const x = s->x;
+  unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+  unsigned f3 = (insn >> 12) & 7;
+  switch (insn & 0x7f) {
+      case 0x43: case 0x47: case 0x4b: case 0x4f: {
+        if (fs_off(s)) return -1;
+        unsigned fmt = (insn >> 25) & 3, rs3 = insn >> 27;
+        unsigned rm = f3 == 7 ? s->frm : f3;
+        if (rm > 4 || fmt > 1) return -1;
+        int op = (insn >> 2) & 3; /* 0 fmadd, 1 fmsub, 2 fnmsub, 3 fnmadd */
+        uint32_t fl = 0;
+        if (fmt == 0) {
+          uint64_t r = sf_fma(0, unbox_s(s->f[rs1]), unbox_s(s->f[rs2]), unbox_s(s->f[rs3]), op >= 2,
+                              op == 1 || op == 3, (int)rm, &fl);
+          s->f[rd] = box_s(r);
+        } else {
+          s->f[rd] = sf_fma(1, s->f[rs1], s->f[rs2], s->f[rs3], op >= 2, op == 1 || op == 3, (int)rm, &fl);
+        }
+        s->fflags |= fl;
+        fs_dirty(s);
+        break;
+      }
+      case 0x53: {
+        if (fs_off(s)) return -1;
+        unsigned f7 = insn >> 25, fmt = f7 & 3;
+        unsigned rm = f3 == 7 ? s->frm : f3;
+        uint32_t fl = 0;
+        if (fmt > 1) return -1;
+        uint64_t a = fmt ? s->f[rs1] : unbox_s(s->f[rs1]);
+        uint64_t b = fmt ? s->f[rs2] : unbox_s(s->f[rs2]);
+        uint64_t r;
+        int to_x = 0;
+        switch (f7 >> 2) {
+        case 0x00: if (rm > 4) return -1; r = sf_add((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x01: if (rm > 4) return -1; r = sf_sub((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x02: if (rm > 4) return -1; r = sf_mul((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x03: if (rm > 4) return -1; r = sf_div((int)fmt, a, b, (int)rm, &fl); break;
+        case 0x0b:
+          if (rm > 4 || rs2) return -1;
+          r = sf_sqrt((int)fmt, a, (int)rm, &fl);
+          break;
+        case 0x04: {
+          uint64_t sb = fmt ? 1ULL << 63 : 1ULL << 31;
+          if (f3 == 0) r = (a & ~sb) | (b & sb);
+          else if (f3 == 1) r = (a & ~sb) | (~b & sb);
+          else if (f3 == 2) r = a ^ (b & sb);
+          else return -1;
+          break;
+        }
+        case 0x05:
+          if (f3 == 0) r = sf_min((int)fmt, a, b, &fl);
+          else if (f3 == 1) r = sf_max((int)fmt, a, b, &fl);
+          else return -1;
+          break;
+        case 0x08:
+          if (rm > 4) return -1;
+          if (fmt == 0 && rs2 == 1) r = sf_cvt(0, 1, s->f[rs1], (int)rm, &fl);
+          else if (fmt == 1 && rs2 == 0) r = sf_cvt(1, 0, unbox_s(s->f[rs1]), (int)rm, &fl);
+          else return -1;
+          break;
+        case 0x14:
+          to_x = 1;
+          if (f3 == 0) r = (uint64_t)sf_le((int)fmt, a, b, &fl);
+          else if (f3 == 1) r = (uint64_t)sf_lt((int)fmt, a, b, &fl);
+          else if (f3 == 2) r = (uint64_t)sf_eq((int)fmt, a, b, &fl);
+          else return -1;
+          break;
+        case 0x18:
+          if (rm > 4 || rs2 > 3) return -1;
+          to_x = 1;
+          r = sf_to_int((int)fmt, a, rs2 >= 2, rs2 & 1, (int)rm, &fl);
+          break;
+        case 0x1a:
+          if (rm > 4 || rs2 > 3) return -1;
+          r = sf_from_int((int)fmt, x[rs1], rs2 >= 2, rs2 & 1, (int)rm, &fl);
+          break;
+        case 0x1c:
+          if (rs2) return -1;
+          to_x = 1;
+          if (f3 == 0) r = fmt ? s->f[rs1] : (uint64_t)sext32(s->f[rs1]);
+          else if (f3 == 1) r = sf_classify((int)fmt, a);
+          else return -1;
+          break;
+        case 0x1e:
+          if (rs2 || f3) return -1;
+          r = fmt ? x[rs1] : (x[rs1] & 0xffffffffULL);
+          break;
+        default: return -1;
+        }
+        if (to_x) {
+          x[rd] = r;
+        } else {
+          s->f[rd] = fmt ? r : box_s(r);
+          fs_dirty(s);
+        }
+        s->fflags |= fl;
+        if (fl) fs_dirty(s);
+        break;
+      }
+  default:
+    return -1;
+  }
+  return 0;
+}
+
+/* A extension: 0 done, -1 illegal, else an exception cause (tval set) */
+static __attribute__((noinline)) int exec_amo(RVCPU *s, uint32_t insn, uint64_t *tvalp) {
+  uint64_t *const x = s->x;
+  unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+  unsigned f3 = (insn >> 12) & 7;
+  uint64_t tval = 0;
+  uint64_t cause;
+  TLBEntry *tlbr = s->tlb_r[s->dset];
+  switch (insn & 0x7f) {
+      case 0x2f: {
+        unsigned f5 = insn >> 27;
+        uint64_t a = x[rs1];
+        uint8_t *hp;
+        if (f3 == 2) {
+          if (f5 == 2) {
+            if (rs2) return -1;
+            if (a & 3) { cause = CAUSE_MISALIGNED_LOAD; tval = a; { *tvalp = tval; return (int)cause; } }
+            int32_t t;
+            LOAD_FAST(int32_t, 4, a, t);
+            s->load_res = a;
+            x[rd] = (uint64_t)(int64_t)t;
+            break;
+          }
+          if (f5 == 3 && s->load_res != a && !(a & 3)) {
+            x[rd] = 1;
+            s->load_res = ~0ULL;
+            break;
+          }
+          int c = amo_ptr(s, a, 4, &hp, &tval);
+          if (c) { cause = (uint64_t)c; { *tvalp = tval; return (int)cause; } }
+          if (f5 == 3) {
+            if (s->load_res == a) {
+              st32h(hp, (uint32_t)x[rs2]);
+              x[rd] = 0;
+            } else {
+              x[rd] = 1;
+            }
+            s->load_res = ~0ULL;
+            break;
+          }
+          uint32_t old = ld32h(hp), b = (uint32_t)x[rs2], r;
+          switch (f5) {
+          case 0x01: r = b; break;
+          case 0x00: r = old + b; break;
+          case 0x04: r = old ^ b; break;
+          case 0x0c: r = old & b; break;
+          case 0x08: r = old | b; break;
+          case 0x10: r = (int32_t)old < (int32_t)b ? old : b; break;
+          case 0x14: r = (int32_t)old > (int32_t)b ? old : b; break;
+          case 0x18: r = old < b ? old : b; break;
+          case 0x1c: r = old > b ? old : b; break;
+          default: return -1;
+          }
+          st32h(hp, r);
+          x[rd] = sext32(old);
+        } else if (f3 == 3) {
+          if (f5 == 2) {
+            if (rs2) return -1;
+            if (a & 7) { cause = CAUSE_MISALIGNED_LOAD; tval = a; { *tvalp = tval; return (int)cause; } }
+            uint64_t t;
+            LOAD_FAST(uint64_t, 8, a, t);
+            s->load_res = a;
+            x[rd] = t;
+            break;
+          }
+          if (f5 == 3 && s->load_res != a && !(a & 7)) {
+            x[rd] = 1;
+            s->load_res = ~0ULL;
+            break;
+          }
+          int c = amo_ptr(s, a, 8, &hp, &tval);
+          if (c) { cause = (uint64_t)c; { *tvalp = tval; return (int)cause; } }
+          if (f5 == 3) {
+            if (s->load_res == a) {
+              st64h(hp, x[rs2]);
+              x[rd] = 0;
+            } else {
+              x[rd] = 1;
+            }
+            s->load_res = ~0ULL;
+            break;
+          }
+          uint64_t old = ld64h(hp), b = x[rs2], r;
+          switch (f5) {
+          case 0x01: r = b; break;
+          case 0x00: r = old + b; break;
+          case 0x04: r = old ^ b; break;
+          case 0x0c: r = old & b; break;
+          case 0x08: r = old | b; break;
+          case 0x10: r = (int64_t)old < (int64_t)b ? old : b; break;
+          case 0x14: r = (int64_t)old > (int64_t)b ? old : b; break;
+          case 0x18: r = old < b ? old : b; break;
+          case 0x1c: r = old > b ? old : b; break;
+          default: return -1;
+          }
+          st64h(hp, r);
+          x[rd] = old;
+        } else {
+          return -1;
+        }
+        break;
+      }
+  default:
+    return -1;
+  }
+  return 0;
+exception:
+  *tvalp = tval;
+  return (int)cause;
+}
+
 /* ---- the interpreter ---- */
 int rv_run(RVCPU *s, int64_t budget) {
   uint64_t *const x = s->x;
@@ -703,96 +923,9 @@ int rv_run(RVCPU *s, int64_t budget) {
         if (f3 > 1) goto illegal;
         break;
       case 0x2f: {
-        unsigned f5 = insn >> 27;
-        uint64_t a = x[rs1];
-        uint8_t *hp;
-        if (f3 == 2) {
-          if (f5 == 2) {
-            if (rs2) goto illegal;
-            if (a & 3) { cause = CAUSE_MISALIGNED_LOAD; tval = a; goto exception; }
-            int32_t t;
-            LOAD_FAST(int32_t, 4, a, t);
-            s->load_res = a;
-            x[rd] = (uint64_t)(int64_t)t;
-            break;
-          }
-          if (f5 == 3 && s->load_res != a && !(a & 3)) {
-            x[rd] = 1;
-            s->load_res = ~0ULL;
-            break;
-          }
-          int c = amo_ptr(s, a, 4, &hp, &tval);
-          if (c) { cause = (uint64_t)c; goto exception; }
-          if (f5 == 3) {
-            if (s->load_res == a) {
-              st32h(hp, (uint32_t)x[rs2]);
-              x[rd] = 0;
-            } else {
-              x[rd] = 1;
-            }
-            s->load_res = ~0ULL;
-            break;
-          }
-          uint32_t old = ld32h(hp), b = (uint32_t)x[rs2], r;
-          switch (f5) {
-          case 0x01: r = b; break;
-          case 0x00: r = old + b; break;
-          case 0x04: r = old ^ b; break;
-          case 0x0c: r = old & b; break;
-          case 0x08: r = old | b; break;
-          case 0x10: r = (int32_t)old < (int32_t)b ? old : b; break;
-          case 0x14: r = (int32_t)old > (int32_t)b ? old : b; break;
-          case 0x18: r = old < b ? old : b; break;
-          case 0x1c: r = old > b ? old : b; break;
-          default: goto illegal;
-          }
-          st32h(hp, r);
-          x[rd] = sext32(old);
-        } else if (f3 == 3) {
-          if (f5 == 2) {
-            if (rs2) goto illegal;
-            if (a & 7) { cause = CAUSE_MISALIGNED_LOAD; tval = a; goto exception; }
-            uint64_t t;
-            LOAD_FAST(uint64_t, 8, a, t);
-            s->load_res = a;
-            x[rd] = t;
-            break;
-          }
-          if (f5 == 3 && s->load_res != a && !(a & 7)) {
-            x[rd] = 1;
-            s->load_res = ~0ULL;
-            break;
-          }
-          int c = amo_ptr(s, a, 8, &hp, &tval);
-          if (c) { cause = (uint64_t)c; goto exception; }
-          if (f5 == 3) {
-            if (s->load_res == a) {
-              st64h(hp, x[rs2]);
-              x[rd] = 0;
-            } else {
-              x[rd] = 1;
-            }
-            s->load_res = ~0ULL;
-            break;
-          }
-          uint64_t old = ld64h(hp), b = x[rs2], r;
-          switch (f5) {
-          case 0x01: r = b; break;
-          case 0x00: r = old + b; break;
-          case 0x04: r = old ^ b; break;
-          case 0x0c: r = old & b; break;
-          case 0x08: r = old | b; break;
-          case 0x10: r = (int64_t)old < (int64_t)b ? old : b; break;
-          case 0x14: r = (int64_t)old > (int64_t)b ? old : b; break;
-          case 0x18: r = old < b ? old : b; break;
-          case 0x1c: r = old > b ? old : b; break;
-          default: goto illegal;
-          }
-          st64h(hp, r);
-          x[rd] = old;
-        } else {
-          goto illegal;
-        }
+        int c = exec_amo(s, insn, &tval);
+        if (c < 0) goto illegal;
+        if (c) { cause = (uint64_t)c; goto exception; }
         break;
       }
       case 0x73: {
@@ -919,101 +1052,9 @@ int rv_run(RVCPU *s, int64_t budget) {
         else goto illegal;
         break;
       }
-      case 0x43: case 0x47: case 0x4b: case 0x4f: {
-        if (fs_off(s)) goto illegal;
-        unsigned fmt = (insn >> 25) & 3, rs3 = insn >> 27;
-        unsigned rm = f3 == 7 ? s->frm : f3;
-        if (rm > 4 || fmt > 1) goto illegal;
-        int op = (insn >> 2) & 3; /* 0 fmadd, 1 fmsub, 2 fnmsub, 3 fnmadd */
-        uint32_t fl = 0;
-        if (fmt == 0) {
-          uint64_t r = sf_fma(0, unbox_s(s->f[rs1]), unbox_s(s->f[rs2]), unbox_s(s->f[rs3]), op >= 2,
-                              op == 1 || op == 3, (int)rm, &fl);
-          s->f[rd] = box_s(r);
-        } else {
-          s->f[rd] = sf_fma(1, s->f[rs1], s->f[rs2], s->f[rs3], op >= 2, op == 1 || op == 3, (int)rm, &fl);
-        }
-        s->fflags |= fl;
-        fs_dirty(s);
+      case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
+        if (fs_off(s) || exec_fp(s, insn)) goto illegal;
         break;
-      }
-      case 0x53: {
-        if (fs_off(s)) goto illegal;
-        unsigned f7 = insn >> 25, fmt = f7 & 3;
-        unsigned rm = f3 == 7 ? s->frm : f3;
-        uint32_t fl = 0;
-        if (fmt > 1) goto illegal;
-        uint64_t a = fmt ? s->f[rs1] : unbox_s(s->f[rs1]);
-        uint64_t b = fmt ? s->f[rs2] : unbox_s(s->f[rs2]);
-        uint64_t r;
-        int to_x = 0;
-        switch (f7 >> 2) {
-        case 0x00: if (rm > 4) goto illegal; r = sf_add((int)fmt, a, b, (int)rm, &fl); break;
-        case 0x01: if (rm > 4) goto illegal; r = sf_sub((int)fmt, a, b, (int)rm, &fl); break;
-        case 0x02: if (rm > 4) goto illegal; r = sf_mul((int)fmt, a, b, (int)rm, &fl); break;
-        case 0x03: if (rm > 4) goto illegal; r = sf_div((int)fmt, a, b, (int)rm, &fl); break;
-        case 0x0b:
-          if (rm > 4 || rs2) goto illegal;
-          r = sf_sqrt((int)fmt, a, (int)rm, &fl);
-          break;
-        case 0x04: {
-          uint64_t sb = fmt ? 1ULL << 63 : 1ULL << 31;
-          if (f3 == 0) r = (a & ~sb) | (b & sb);
-          else if (f3 == 1) r = (a & ~sb) | (~b & sb);
-          else if (f3 == 2) r = a ^ (b & sb);
-          else goto illegal;
-          break;
-        }
-        case 0x05:
-          if (f3 == 0) r = sf_min((int)fmt, a, b, &fl);
-          else if (f3 == 1) r = sf_max((int)fmt, a, b, &fl);
-          else goto illegal;
-          break;
-        case 0x08:
-          if (rm > 4) goto illegal;
-          if (fmt == 0 && rs2 == 1) r = sf_cvt(0, 1, s->f[rs1], (int)rm, &fl);
-          else if (fmt == 1 && rs2 == 0) r = sf_cvt(1, 0, unbox_s(s->f[rs1]), (int)rm, &fl);
-          else goto illegal;
-          break;
-        case 0x14:
-          to_x = 1;
-          if (f3 == 0) r = (uint64_t)sf_le((int)fmt, a, b, &fl);
-          else if (f3 == 1) r = (uint64_t)sf_lt((int)fmt, a, b, &fl);
-          else if (f3 == 2) r = (uint64_t)sf_eq((int)fmt, a, b, &fl);
-          else goto illegal;
-          break;
-        case 0x18:
-          if (rm > 4 || rs2 > 3) goto illegal;
-          to_x = 1;
-          r = sf_to_int((int)fmt, a, rs2 >= 2, rs2 & 1, (int)rm, &fl);
-          break;
-        case 0x1a:
-          if (rm > 4 || rs2 > 3) goto illegal;
-          r = sf_from_int((int)fmt, x[rs1], rs2 >= 2, rs2 & 1, (int)rm, &fl);
-          break;
-        case 0x1c:
-          if (rs2) goto illegal;
-          to_x = 1;
-          if (f3 == 0) r = fmt ? s->f[rs1] : (uint64_t)sext32(s->f[rs1]);
-          else if (f3 == 1) r = sf_classify((int)fmt, a);
-          else goto illegal;
-          break;
-        case 0x1e:
-          if (rs2 || f3) goto illegal;
-          r = fmt ? x[rs1] : (x[rs1] & 0xffffffffULL);
-          break;
-        default: goto illegal;
-        }
-        if (to_x) {
-          x[rd] = r;
-        } else {
-          s->f[rd] = fmt ? r : box_s(r);
-          fs_dirty(s);
-        }
-        s->fflags |= fl;
-        if (fl) fs_dirty(s);
-        break;
-      }
       default:
         goto illegal;
       }
