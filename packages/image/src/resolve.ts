@@ -3,7 +3,7 @@ import type { Image } from './image.js';
 import { DEFAULT_PLATFORM, type Platform, parsePlatform } from './platform.js';
 import type { Progress } from './progress.js';
 import { parseSourceRef } from './ref.js';
-import type { Credentials } from './sources/auth.js';
+import { type Credentials, normalizeKey } from './sources/auth.js';
 import { resolveDockerArchive } from './sources/docker-archive.js';
 import { resolveDockerDaemon } from './sources/docker-daemon.js';
 import { resolveOciLayout } from './sources/oci-layout.js';
@@ -74,7 +74,12 @@ export async function resolveImage(ref: string, opts: ResolveOptions = {}): Prom
       if (opts.retries !== undefined) ro.retries = opts.retries;
       if (opts.backoffMs !== undefined) ro.backoffMs = opts.backoffMs;
       if (opts.auth) {
-        const c = isCredentials(opts.auth) ? opts.auth : opts.auth[src.ref.domain];
+        const map = opts.auth;
+        const c = isCredentials(map)
+          ? map
+          : Object.entries(map).find(
+              ([k]) => normalizeKey(k) === normalizeKey(src.ref.domain),
+            )?.[1];
         if (c) ro.credentials = c;
       }
       return resolveRegistry(src.ref, platform, ro, opts.requirePlatform);

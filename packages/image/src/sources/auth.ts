@@ -18,8 +18,8 @@ export function dockerConfigPath(explicit?: string): string {
   return join(dir, 'config.json');
 }
 
-/** The key Docker uses for a registry host in config.json. */
-function normalizeKey(k: string): string {
+/** A registry host key as written in config.json or by users (`https://index.docker.io/v1/` -> `docker.io`). */
+export function normalizeKey(k: string): string {
   let s = k.replace(/^https?:\/\//, '');
   s = s.replace(/\/.*$/, '');
   if (s === 'index.docker.io' || s === 'registry-1.docker.io') s = 'docker.io';
