@@ -1,0 +1,68 @@
+// The riscv64 machine as a pre-booted WASI module (emulators/riscv64/build/vm.wasm, Wizer
+// snapshot at the ready point), packed with an EROFS rootfs by @c2w/pack, run on wasmtime and
+// Node's WASI: container commands through the contract.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeRunConfig, packModule } from '@c2w/pack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRootfs } from '../guest/qemu.js';
+import { type Runtime, runtimeMissing, runWasm } from '../harness/runtimes.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const vm = `${root}emulators/riscv64/build/vm.wasm`;
+let work = '';
+let out = '';
+
+beforeAll(async () => {
+  if (!existsSync(vm)) throw new Error(`${vm} missing: tools/nx run emulator-riscv64:artifact`);
+  work = mkdtempSync(join(tmpdir(), 'c2w-rv64-wasm-'));
+  const { image } = makeRootfs('riscv64', work);
+  out = join(work, 'out.wasm');
+  await packModule({
+    module: vm,
+    output: out,
+    config: encodeRunConfig({ Env: ['IMG=from-image'] }),
+    rootfs: { path: image },
+  });
+}, 300_000);
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+for (const rt of ['wasmtime', 'node'] as Runtime[]) {
+  describe.skipIf(runtimeMissing(rt))(`riscv64 vm.wasm on ${rt}`, () => {
+    it('echo -n hello; uname -m', async () => {
+      const r = await runWasm(rt, out, {
+        args: ['sh', '-c', 'echo -n hello; uname -m'],
+        timeoutMs: 120_000,
+      });
+      expect(r.stdout.toString()).toBe('helloriscv64\n');
+      expect(r.status).toBe(0);
+    });
+    it('stderr apart, exit status, env', async () => {
+      const r = await runWasm(rt, out, {
+        args: ['sh', '-c', 'echo "$IMG $AAA"; echo err >&2; exit 7'],
+        env: { AAA: 'hello' },
+        timeoutMs: 120_000,
+      });
+      expect(r.stdout.toString()).toBe('from-image hello\n');
+      expect(r.stderr.toString()).toContain('err\n');
+      expect(r.status).toBe(7);
+    });
+    it('directory mapping read and write', async () => {
+      const share = join(work, `share-${rt}`);
+      mkdirSync(share, { recursive: true });
+      writeFileSync(join(share, 'from-host'), 'host data\n');
+      const r = await runWasm(rt, out, {
+        args: ['sh', '-c', 'cat /mnt/share/from-host && echo new > /mnt/share/created'],
+        dirs: [{ host: share, guest: '/mnt/share' }],
+        timeoutMs: 120_000,
+      });
+      expect(r.stdout.toString()).toBe('host data\n');
+      expect(r.status).toBe(0);
+      expect(readFileSync(join(share, 'created'), 'utf8')).toBe('new\n');
+    });
+  });
+}
