@@ -9,7 +9,7 @@
 // skipped case with the reason.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -146,6 +146,46 @@ describe('Linux on the riscv64 machine, in the page', () => {
       expect(run.error).toBeNull();
       expect(run.stdout).toBe('hello world');
       expect(run.exitCode).toBe(0);
+      await page.close();
+    },
+    T + 10_000,
+  );
+
+  it(
+    'an in-browser directory mapped into the container (virtio-9p): read, write, mkdir, rename',
+    async () => {
+      const page = await browser.context.newPage();
+      const script = [
+        'cat /mnt/share/in/greet.txt',
+        'echo written > /mnt/share/out.txt',
+        'mkdir /mnt/share/d',
+        'echo x > /mnt/share/d/y',
+        'mv /mnt/share/in/greet.txt /mnt/share/moved.txt',
+      ].join('; ');
+      await page.goto(
+        `${served.url}?dir=/mnt/share&file=/mnt/share/in/greet.txt=cmdline.txt&arg=sh&arg=-c&arg=${encodeURIComponent(script)}`,
+      );
+      const run = await waitExit(page, T);
+      expect(run.error).toBeNull();
+      expect(run.stderr).toBe('');
+      expect(run.exitCode).toBe(0);
+      const cmdline = await readFile(join(kernelDir, 'cmdline.txt'), 'utf8');
+      expect(run.stdout.replace(/\r/g, '')).toBe(cmdline);
+      const files = await page.evaluate(() =>
+        (
+          window as unknown as {
+            c2w: { dirs: { guestPath: string; files: { path: string; data: ArrayBuffer }[] }[] };
+          }
+        ).c2w.dirs
+          .filter((d) => d.guestPath === '/mnt/share')
+          .flatMap((d) => d.files.map((f) => [f.path, new TextDecoder().decode(f.data)]))
+          .sort(),
+      );
+      expect(files).toEqual([
+        ['d/y', 'x\n'],
+        ['moved.txt', cmdline],
+        ['out.txt', 'written\n'],
+      ]);
       await page.close();
     },
     T + 10_000,
