@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -195,6 +195,17 @@ describe('registry with htpasswd basic auth', () => {
     await r2.dispose();
     expect(c2.stats.cacheHits).toBe(img1.layers.length);
     expect(c2.stats.blobs).toBe(1); // the config only
+    // a damaged cache entry is detected and fetched again
+    const firstDigest = img1.layers[0]?.digest ?? '';
+    const victim = join(dir, 'sha256', firstDigest.slice(7));
+    const bytes = readFileSync(victim);
+    bytes[10] = (bytes[10] ?? 0) ^ 0xff;
+    writeFileSync(victim, bytes);
+    const c3 = new RegistryClient(ref, { credentials: creds, cacheDir: dir });
+    const r3 = await flattenImage(await resolveRegistryWith(c3));
+    await r3.dispose();
+    expect(c3.stats.cacheHits).toBe(img1.layers.length - 1);
+    expect(c3.stats.blobs).toBe(2);
   });
 
   it('retries 5xx answers and a connection reset mid-blob', async () => {

@@ -330,9 +330,17 @@ export class RegistryClient implements BlobStore {
     const final = this.blobPath(desc.digest);
     const st = await stat(final).catch(() => null);
     if (st?.isFile() && st.size === desc.size) {
-      this.stats.cacheHits++;
-      onBytes?.(desc.size);
-      return final;
+      // content-addressed, but a damaged cache must not wedge pulls: check, else fetch again
+      const tap = new HashTap(desc.digest.split(':')[0]);
+      for await (const _ of tap.tap(createReadStream(final, { highWaterMark: 1024 * 1024 }))) {
+        // hashing
+      }
+      if (tap.digest() === desc.digest) {
+        this.stats.cacheHits++;
+        onBytes?.(desc.size);
+        return final;
+      }
+      await rm(final, { force: true });
     }
     const release = await this.sem.acquire();
     try {
