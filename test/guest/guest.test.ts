@@ -178,6 +178,35 @@ for (const arch of arches) {
       expect(r.stdout.trim()).toBe('a \\r \\n b \\n 003 004 c');
     });
 
+    it('tty mode: hvc0 is the controlling terminal, interactive sh', async () => {
+      // field 7 of /proc/self/stat: the controlling tty, hvc0 = major 229 minor 0
+      const a = await run({
+        tty: true,
+        args: ['sh', '-c', 'read -r p c s pp pg se t r < /proc/self/stat; echo tty=$t'],
+      });
+      expect(a.stdout).toBe('tty=58624\r\n');
+      const b = await run({ tty: true, args: ['sh'], stdin: 'echo hi-$((6*7))\nexit 4\n' });
+      expect(b.stdout).toContain('hi-42\r\n');
+      expect(b.status).toBe(4);
+    });
+
+    it('no rootfs (disk=0): c2w error, status 125', async () => {
+      const r = await run({ args: ['true'], disk: 0 });
+      expect(r.stderr).toBe('c2w: no rootfs (the module carries no image: disk=0)\n');
+      expect(r.status).toBe(125);
+    });
+
+    it('ready point: empty disk until resume, then a capacity change; time passes', async () => {
+      const r = await run({
+        lateDisk: true,
+        resumeDelayMs: 2000,
+        args: ['cat', '/srv/app/hello.txt'],
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('from the image\n');
+      expect(r.status).toBe(0);
+    });
+
     it('wall clock from the run config', async () => {
       const r = await run({ args: ['date', '+%Y'], time: 2_000_000_000 });
       expect(r.stdout).toBe('2033\n');

@@ -129,6 +129,17 @@ export interface RunOptions {
   rootfs: string;
   timeoutMs?: number;
   memory?: string;
+  /**
+   * The snapshot flow: the disk is empty (capacity 0) until the ready point; then the test fills
+   * it, resizes it through QMP (`block_resize`: a virtio-blk config-change interrupt), waits
+   * `resumeDelayMs` and sends the run config.
+   */
+  lateDisk?: boolean;
+  resumeDelayMs?: number;
+  /** overrides the `disk` record (default: the rootfs size) */
+  disk?: number;
+  /** extra kernel command line options (debugging: `c2w.debug=1`, `printk.time=1`) */
+  append?: string;
 }
 
 export interface RunResult {
@@ -144,9 +155,11 @@ export interface RunResult {
   qemuStderr: string;
 }
 
-function qemuArgs(arch: Arch, sock: (n: string) => string, o: RunOptions): string[] {
+function qemuArgs(arch: Arch, sock: (n: string) => string, o: RunOptions, disk: string): string[] {
   const dir = kernelBuild(arch);
-  const cmdline = readFileSync(join(dir, 'cmdline.txt'), 'utf8').trim();
+  const cmdline = [readFileSync(join(dir, 'cmdline.txt'), 'utf8').trim(), o.append ?? '']
+    .join(' ')
+    .trim();
   const bus = arch === 'riscv64' ? 'device' : 'pci';
   const a: string[] = [];
   if (arch === 'riscv64') {
@@ -170,7 +183,9 @@ function qemuArgs(arch: Arch, sock: (n: string) => string, o: RunOptions): strin
   a.push('-device', `virtio-serial-${bus},max_ports=4`);
   a.push('-device', 'virtconsole,chardev=out', '-device', 'virtconsole,chardev=err');
   a.push('-device', 'virtserialport,chardev=ctl,name=c2w.ctl');
-  a.push('-drive', `file=${o.rootfs},if=none,format=raw,readonly=on,id=root`);
+  a.push('-drive', `file=${disk},if=none,format=raw,readonly=${o.lateDisk ? 'off' : 'on'},id=root`);
+  if (o.lateDisk)
+    a.push('-chardev', `socket,id=qmp,path=${sock('qmp')}`, '-mon', 'chardev=qmp,mode=control');
   a.push('-device', `virtio-blk-${bus},drive=root`);
   if (o.share) {
     a.push('-fsdev', `local,id=share,path=${o.share},security_model=none`);
@@ -186,7 +201,13 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
   const sock = (n: string) => join(work, `${n}.sock`);
   const servers: Server[] = [];
   const conns: Record<string, Socket> = {};
-  const accepted = ['out', 'err', 'ctl'].map(
+  const names = o.lateDisk ? ['out', 'err', 'ctl', 'qmp'] : ['out', 'err', 'ctl'];
+  let disk = o.rootfs;
+  if (o.lateDisk) {
+    disk = join(work, 'late.img');
+    writeFileSync(disk, '');
+  }
+  const accepted = names.map(
     (name) =>
       new Promise<void>((res, rej) => {
         const s = createServer((c) => {
@@ -205,7 +226,7 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
   );
 
   const start = performance.now();
-  const args = qemuArgs(arch, sock, o);
+  const args = qemuArgs(arch, sock, o, disk);
   const qemu = spawn(args[0] as string, args.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let qemuStderr = '';
   qemu.stderr.on('data', (d: Buffer) => {
@@ -223,9 +244,7 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
     let status: number | null = null;
     let readyMs = -1;
     let ctlBuf = Buffer.alloc(0);
-    const closed = ['out', 'err', 'ctl'].map(
-      (n) => new Promise<void>((r) => conns[n]?.once('close', () => r())),
-    );
+    const closed = names.map((n) => new Promise<void>((r) => conns[n]?.once('close', () => r())));
     conns.out.on('data', (d: Buffer) => out.push(d));
     conns.err.on('data', (d: Buffer) => err.push(d));
     conns.ctl.on('data', (d: Buffer) => {
@@ -238,13 +257,47 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
             bootLog = Buffer.concat(err).toString();
             err = [];
             out.length = 0;
-            sendRunConfig();
+            if (o.lateDisk) void resume();
+            else sendRunConfig();
           } else if (k === 'exit') {
             status = Number(v);
           }
         }
       }
     });
+    const resume = async () => {
+      const qmp = conns.qmp as Socket;
+      let qbuf = '';
+      const replies: unknown[] = [];
+      qmp.on('data', (d: Buffer) => {
+        qbuf += d.toString();
+        let nl = qbuf.indexOf('\n');
+        while (nl >= 0) {
+          const line = qbuf.slice(0, nl).trim();
+          qbuf = qbuf.slice(nl + 1);
+          if (line) {
+            const msg = JSON.parse(line) as Record<string, unknown>;
+            if ('return' in msg || 'error' in msg) replies.push(msg);
+          }
+          nl = qbuf.indexOf('\n');
+        }
+      });
+      const command = async (cmd: object) => {
+        const n = replies.length;
+        qmp.write(`${JSON.stringify(cmd)}\n`);
+        while (replies.length === n) await new Promise((r) => setTimeout(r, 10));
+        const reply = replies[n] as Record<string, unknown>;
+        if ('error' in reply) throw new Error(`qmp: ${JSON.stringify(reply.error)}`);
+      };
+      await new Promise((r) => setTimeout(r, o.resumeDelayMs ?? 0));
+      await command({ execute: 'qmp_capabilities' });
+      writeFileSync(disk, readFileSync(o.rootfs));
+      await command({
+        execute: 'block_resize',
+        arguments: { device: 'root', size: statSync(disk).size },
+      });
+      sendRunConfig();
+    };
     const sendRunConfig = () => {
       const recs: [string, string][] = [...(o.image ?? [])];
       for (const a of o.args ?? []) recs.push(['arg', a]);
@@ -253,17 +306,18 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
       const t = o.time ?? Date.now() / 1000;
       recs.push(['time', t.toFixed(9)]);
       recs.push(['tty', o.tty ? '1' : '0']);
-      recs.push(['disk', String(statSync(o.rootfs).size)]);
+      recs.push(['disk', String(o.disk ?? statSync(o.rootfs).size)]);
       conns.ctl?.write(encodeMessage(recs));
       if (o.stdin !== undefined) {
         const data = Buffer.from(o.stdin);
         if (data.length) conns.out?.write(data);
-        conns.ctl?.write(
-          encodeMessage([
-            ['stdin-eof', '1'],
-            ['stdin-bytes', String(data.length)],
-          ]),
-        );
+        if (!o.tty)
+          conns.ctl?.write(
+            encodeMessage([
+              ['stdin-eof', '1'],
+              ['stdin-bytes', String(data.length)],
+            ]),
+          );
       }
     };
     await exited;
