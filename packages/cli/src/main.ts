@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseDir, parseEnv, RunError, runModule } from '@c2w/runtime-wasi';
 import { defaultRegistry } from './backends.js';
+import { mainBrowser } from './browser.js';
 import { cleanupNow, convert, EXTERNAL_HINT } from './convert.js';
 import { CliError, EXIT, UsageError } from './errors.js';
 
@@ -12,6 +13,7 @@ export const VERSION: string = JSON.parse(
 
 export const USAGE = `Usage: c2w [options] IMAGE [OUTPUT]
        c2w run [--dir HOST::GUEST]... [--env K=V]... MODULE [--] [ARGS...]
+       c2w browser MODULE DIR | c2w browser --serve MODULE   (a page running MODULE; --help)
        c2w help | --version
 
 Converts the container image IMAGE into a WASI module OUTPUT (default out.wasm) that runs the
@@ -216,6 +218,7 @@ export async function main(argv: string[]): Promise<number> {
     process.exit(sig === 'SIGINT' ? EXIT.interrupted : 128 + 15);
   };
   try {
+    if (argv[0] === 'browser') return await mainBrowser(argv.slice(1));
     if (argv[0] === 'run') {
       try {
         return await mainRun(argv.slice(1));

@@ -1,5 +1,5 @@
 // `c2w browser` as a command (browserCommand): write mode, serve mode, bad input.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -79,6 +79,33 @@ describe('c2w browser', () => {
     stop.abort();
     expect(await done).toBe(0);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('is wired into the c2w CLI as `c2w browser`', async () => {
+    const bin = join(root, 'packages', 'cli', 'dist', 'bin.js');
+    if (!existsSync(bin)) {
+      execFileSync(join(root, 'tools', 'nx'), ['run', 'cli:build'], {
+        cwd: root,
+        stdio: 'inherit',
+      });
+    }
+    const help = spawnSync(process.execPath, [bin, 'browser', '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout.startsWith('usage: c2w browser [OPTIONS] MODULE DIR')).toBe(true);
+    const dir = join(work, 'via-cli');
+    const w = spawnSync(process.execPath, [bin, 'browser', fixture, dir, '--', 'hello'], {
+      encoding: 'utf8',
+    });
+    expect(w.stderr).toContain('c2w browser: wrote');
+    expect(w.status).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'c2w-browser.json'), 'utf8')).args).toEqual([
+      'hello',
+    ]);
+    const bad = spawnSync(process.execPath, [bin, 'browser', join(work, 'nope.wasm'), dir], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe(`c2w browser: ${join(work, 'nope.wasm')}: no such file\n`);
   });
 
   it('bad input: one line naming it, status 1 or 2, nothing written', async () => {
