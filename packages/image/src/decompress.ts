@@ -1,6 +1,6 @@
 /** Streaming decompression of layer blobs: gzip (zlib), zstd (fzstd, pure JS) or plain tar. */
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { ImageError } from './errors.js';
@@ -50,10 +50,13 @@ async function* zstdStream(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
 async function* gunzipStream(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const gz = createGunzip({ chunkSize: 256 * 1024 });
   const input = Readable.from(src, { objectMode: false });
+  // a deeper output buffer lets zlib (on the thread pool) run ahead of tar parsing
+  const out = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
   input.on('error', (e) => gz.destroy(e));
-  input.pipe(gz);
+  gz.on('error', (e) => out.destroy(e));
+  input.pipe(gz).pipe(out);
   try {
-    for await (const c of gz) yield c as Buffer;
+    for await (const c of out) yield c as Buffer;
   } catch (e) {
     if (e instanceof ImageError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -64,6 +67,7 @@ async function* gunzipStream(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer>
   } finally {
     input.destroy();
     gz.destroy();
+    out.destroy();
   }
 }
 
@@ -94,22 +98,23 @@ export async function* decompress(
 
 /** Passes chunks through while hashing and counting them. */
 export class HashTap {
-  private h;
+  private h: ReturnType<typeof createHash> | null;
   bytes = 0;
   readonly algo: string;
   /** `limit`: throw as soon as more bytes than this arrive (a size mismatch). */
+  /** `algo` null: count bytes only. */
   constructor(
-    algo = 'sha256',
+    algo: string | null = 'sha256',
     private readonly limit = Number.POSITIVE_INFINITY,
     private readonly what = 'blob',
   ) {
-    this.h = createHash(algo);
-    this.algo = algo;
+    this.h = algo ? createHash(algo) : null;
+    this.algo = algo ?? 'none';
   }
   async *tap(src: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> {
     for await (const c of src) {
       const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length);
-      this.h.update(b);
+      this.h?.update(b);
       this.bytes += b.length;
       if (this.bytes > this.limit)
         throw new ImageError(
@@ -120,7 +125,7 @@ export class HashTap {
   }
   private result: string | undefined;
   digest(): string {
-    this.result ??= `${this.algo}:${this.h.digest('hex')}`;
+    this.result ??= `${this.algo}:${this.h?.digest('hex') ?? ''}`;
     return this.result;
   }
 }

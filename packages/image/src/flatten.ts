@@ -42,7 +42,7 @@ export async function applyLayerStream(
   onBytes?: (n: number) => void,
 ): Promise<void> {
   const raw = new HashTap(
-    layer.digest?.split(':')[0] ?? 'sha256',
+    layer.digest ? (layer.digest.split(':')[0] as string) : null,
     layer.size ?? Number.POSITIVE_INFINITY,
     name,
   );
@@ -52,7 +52,7 @@ export async function applyLayerStream(
       yield c;
     }
   };
-  const un = new HashTap(layer.diffId?.split(':')[0] ?? 'sha256');
+  const un = new HashTap(layer.diffId ? (layer.diffId.split(':')[0] as string) : null);
   const reader = new ByteReader(un.tap(decompress(counted())));
   try {
     await builder.applyLayer(readTar(reader, limits), { label: name });
@@ -111,7 +111,9 @@ export async function flattenImage(
       await prefetches[i];
       const stream = await l.open();
       try {
-        await applyLayerStream(builder, stream, l, name, limits, (n) => {
+        // a blob the source verified moments ago is not hashed again (size is still checked)
+        const check = l.isVerified?.() ? { diffId: l.diffId, size: l.size } : l;
+        await applyLayerStream(builder, stream, check, name, limits, (n) => {
           bytes += n;
           if (!l.prefetch) task.update(n);
         });

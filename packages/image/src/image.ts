@@ -27,6 +27,8 @@ export interface Layer {
   open(): Promise<Readable>;
   /** Makes the blob local (e.g. downloads it into the cache) ahead of `open()`; optional. */
   prefetch?(onBytes?: (n: number) => void): Promise<void>;
+  /** True when the source already verified the stored blob's digest (e.g. while downloading). */
+  isVerified?(): boolean;
 }
 
 export interface Image {
@@ -61,6 +63,8 @@ export interface BlobStore {
   /** Opens a blob as a stream (layers). */
   openBlob(desc: Descriptor): Promise<Readable>;
   prefetchBlob?(desc: Descriptor, onBytes?: (n: number) => void): Promise<void>;
+  /** Whether this process verified the blob's digest already. */
+  isVerified?(digest: string): boolean;
 }
 
 export function sha256(b: Uint8Array): string {
@@ -143,6 +147,10 @@ export async function imageFromManifest(
     if (store.prefetchBlob) {
       const pf = store.prefetchBlob.bind(store);
       l.prefetch = (onBytes) => pf(d, onBytes);
+    }
+    if (store.isVerified) {
+      const iv = store.isVerified.bind(store);
+      l.isVerified = () => iv(d.digest);
     }
     return l;
   });

@@ -69,6 +69,7 @@ export class RegistryClient implements BlobStore {
   private readonly retries: number;
   private readonly backoffMs: number;
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly verified = new Set<string>();
   private readonly sem: Semaphore;
   /** Requests made, by kind (for tests and diagnostics). */
   readonly stats = { manifests: 0, blobs: 0, tokens: 0, retries: 0, cacheHits: 0 };
@@ -336,6 +337,7 @@ export class RegistryClient implements BlobStore {
         // hashing
       }
       if (tap.digest() === desc.digest) {
+        this.verified.add(desc.digest);
         this.stats.cacheHits++;
         onBytes?.(desc.size);
         return final;
@@ -378,6 +380,7 @@ export class RegistryClient implements BlobStore {
           if (tap.digest() !== desc.digest)
             throw new ImageError(`${what}: digest mismatch (got ${tap.digest()})`);
           await rename(tmp, final);
+          this.verified.add(desc.digest);
           return final;
         } catch (e) {
           await rm(tmp, { force: true });
@@ -394,6 +397,10 @@ export class RegistryClient implements BlobStore {
     } finally {
       release();
     }
+  }
+
+  isVerified(digest: string): boolean {
+    return this.verified.has(digest);
   }
 
   async openBlob(desc: Descriptor): Promise<Readable> {
