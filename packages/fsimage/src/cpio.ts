@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FsImageError } from './errors.js';
+import { createOutput, FsImageError } from './errors.js';
 import { type Inode, prepareTree, readContent } from './tree.js';
 import type { FsTree } from './types.js';
 
@@ -89,7 +89,7 @@ export async function writeCpio(
       dirname(out),
       `.${basename(out)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`,
     );
-    fd = openSync(tmp, 'w');
+    fd = createOutput(openSync, tmp, out);
   }
   let ok = false;
   try {

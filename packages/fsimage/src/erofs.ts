@@ -19,7 +19,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FsImageError } from './errors.js';
+import { createOutput, FsImageError } from './errors.js';
 import { lz4CompressDestSize } from './lz4.js';
 import { compareBytes, forEachChunk, type Inode, type PreparedTree, prepareTree } from './tree.js';
 import type { FsTree } from './types.js';
@@ -584,7 +584,7 @@ export async function writeErofs(
   }
 
   const tmp = tempPath(outPath);
-  const fd = openSync(tmp, 'w');
+  const fd = createOutput(openSync, tmp, outPath);
   let ok = false;
   try {
     writeSync(fd, prefix, 0, prefix.length, 0);

@@ -288,6 +288,13 @@ describe('writeErofs (uncompressed)', () => {
     );
   });
 
+  it('names the output when it cannot be created', async () => {
+    const out = join(work, 'no-such-dir', 'x.erofs');
+    await expect(writeErofs(sampleTree(), out)).rejects.toThrow(
+      `${JSON.stringify(out)}: cannot create the output file (ENOENT)`,
+    );
+  });
+
   it('refuses a tree too big for the limit', async () => {
     const out = join(work, 'big.erofs');
     const tree = new Map([['/f', file(new Uint8Array(1 << 20))]]);
