@@ -111,7 +111,7 @@ export function headersFile(): string {
  * Writes a ready-to-serve directory: the page (index.html, bundled JS, CSS), the module, a
  * config with default args/env/dirs and a `_headers` file. The directory must be served with
  * COOP/COEP headers (serveBrowserBundle does; see ISOLATION_HEADERS).
- * The CLI wires this as `c2w browser out.wasm DIR`.
+ * `c2w browser out.wasm DIR` (browserCommand).
  */
 export async function writeBrowserBundle(
   wasmPath: string,

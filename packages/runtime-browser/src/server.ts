@@ -86,7 +86,7 @@ async function send(
 /**
  * Serves a module (a .wasm file: the prebuilt page is served with it as /out.wasm) or a directory
  * written by writeBrowserBundle, with the COOP/COEP headers the page needs.
- * The CLI wires this as `c2w browser --serve out.wasm` and prints `url`.
+ * `c2w browser --serve out.wasm` (browserCommand) prints `url`.
  */
 export async function serveBrowserBundle(
   target: string,
