@@ -152,6 +152,9 @@ async function main(): Promise<void> {
   // Query entries replace the config's entries of the same name.
   const env = mergeEnv(config.env ?? [], q.getAll('env'));
   state.args = args;
+  $('command').textContent = [argv0, ...args]
+    .map((a) => (/^[\w./=:,+-]+$/.test(a) ? a : JSON.stringify(a)))
+    .join(' ');
   state.env = env;
 
   const dirs: DirSpec[] = [...(config.dirs ?? []), ...q.getAll('dir')].map((p) => ({
