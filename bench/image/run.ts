@@ -105,7 +105,7 @@ async function main() {
   const layout = ensureBenchImage();
   const reg = await startRegistry({ auth: 'none' });
   try {
-    await pushWithSkopeo(layout, 'bench', `${reg.host}/bench/image:v1`);
+    pushWithSkopeo(layout, 'bench', `${reg.host}/bench/image:v1`);
     const manifest = JSON.parse(
       sh('skopeo', [
         'inspect',

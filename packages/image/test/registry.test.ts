@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtures } from '../../../test/fixtures/images/index.js';
 import {
-  pushWithSkopeo,
+  pushWithSkopeoAsync,
   type RunningRegistry,
   startFaultyProxy,
   startRegistry,
@@ -53,20 +53,20 @@ describe('registry with htpasswd basic auth', () => {
   const creds = { username: 'alice', password: 'wonderland' };
   beforeAll(async () => {
     reg = await startRegistry({ auth: 'htpasswd' });
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multi',
       `${reg.host}/c2w/busybox:multi`,
       'alice:wonderland',
       true,
     );
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multilayer',
       `${reg.host}/c2w/multi-layer:latest`,
       'alice:wonderland',
     );
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multi',
       `${reg.host}/c2w/docker:multi`,
@@ -74,7 +74,7 @@ describe('registry with htpasswd basic auth', () => {
       true,
       'v2s2',
     );
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multilayer',
       `${reg.host}/c2w/docker:ml`,
@@ -82,7 +82,7 @@ describe('registry with htpasswd basic auth', () => {
       false,
       'v2s2',
     );
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multilayer-mixed',
       `${reg.host}/c2w/multi-layer:mixed`,
@@ -240,8 +240,8 @@ describe('plain HTTP only for loopback and --insecure-registry hosts', () => {
     .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
   beforeAll(async () => {
     reg = await startRegistry({ auth: 'none', bindAll: true });
-    await pushWithSkopeo(fx.layout, 'amd64', `${reg.host}/c2w/busybox:1`);
-    await pushWithSkopeo(fx.layout, 'multilayer', `${reg.host}/c2w/multi-layer:1`);
+    await pushWithSkopeoAsync(fx.layout, 'amd64', `${reg.host}/c2w/busybox:1`);
+    await pushWithSkopeoAsync(fx.layout, 'multilayer', `${reg.host}/c2w/multi-layer:1`);
   });
   afterAll(() => reg?.stop());
 
@@ -285,14 +285,14 @@ describe('registry behind token auth', () => {
   let reg: RunningRegistry;
   beforeAll(async () => {
     reg = await startRegistry({ auth: 'token', publicPrefix: 'public/' });
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multi',
       `${reg.host}/public/busybox:latest`,
       'alice:wonderland',
       true,
     );
-    await pushWithSkopeo(
+    await pushWithSkopeoAsync(
       fx.layout,
       'multilayer',
       `${reg.host}/private/multi-layer:v1`,
