@@ -19,6 +19,8 @@ export interface FromDirectoryOptions {
    * `getfattr` runs, else xattrs are skipped.
    */
   xattrs?: boolean;
+  /** 'find' (default: one GNU find run, falling back to lstat) or 'lstat' (one call per entry). */
+  walk?: 'find' | 'lstat';
 }
 
 function* readChunks(path: string, size: number): Generator<Uint8Array> {
@@ -119,6 +121,131 @@ function typeOf(st: BigIntStats): FsEntry['type'] | undefined {
  * Reads a directory on the host into an FsTree (lstat, readlink, xattrs). Hardlinked files
  * become one entry plus 'hardlink' entries pointing at the first path in sorted order.
  */
+interface Scanned {
+  path: string;
+  host: string;
+  type: FsEntry['type'];
+  mode: number;
+  uid: number;
+  gid: number;
+  sec: number;
+  nsec: number;
+  size: number;
+  /** dev:ino, for hardlink detection (non-directories with nlink > 1). */
+  id: string;
+  nlink: number;
+  target?: string;
+  rdev?: { major: number; minor: number };
+}
+
+function rdevOf(rdev: bigint) {
+  return {
+    major: Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn)),
+    minor: Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn)),
+  };
+}
+
+function fromStat(host: string, path: string, st: BigIntStats): Scanned {
+  const type = typeOf(st);
+  if (!type) throw new FsImageError(`${JSON.stringify(host)}: unsupported file type`);
+  const nsec = ((st.mtimeNs % NS) + NS) % NS;
+  const r: Scanned = {
+    path,
+    host,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    sec: Number((st.mtimeNs - nsec) / NS),
+    nsec: Number(nsec),
+    size: Number(st.size),
+    id: `${st.dev}:${st.ino}`,
+    nlink: Number(st.nlink),
+  };
+  if (type === 'symlink') r.target = readlinkSync(host);
+  if (type === 'char' || type === 'block') r.rdev = rdevOf(st.rdev);
+  return r;
+}
+
+/** The portable walk: lstat (ns mtimes) and readdir per entry. */
+function scanLstat(dir: string, rootSt: BigIntStats): Scanned[] {
+  const out: Scanned[] = [];
+  const visit = (host: string, path: string, st: BigIntStats) => {
+    const r = fromStat(host, path, st);
+    out.push(r);
+    if (r.type === 'dir') {
+      for (const name of readdirSync(host).sort()) {
+        const h = join(host, name);
+        visit(h, path === '/' ? `/${name}` : `${path}/${name}`, lstatSync(h, { bigint: true }));
+      }
+    }
+  };
+  visit(dir, '/', rootSt);
+  return out;
+}
+
+const FIND_TYPES: Record<string, FsEntry['type']> = {
+  f: 'file',
+  d: 'dir',
+  l: 'symlink',
+  c: 'char',
+  b: 'block',
+  p: 'fifo',
+  s: 'socket',
+};
+const FIND_FIELDS = 10;
+
+/**
+ * The fast walk: one GNU `find -printf` run lists every entry's metadata (a few times cheaper
+ * than an lstat call per entry from Node). Devices (rdev) and pre-1970 mtimes are completed with
+ * lstat. Returns undefined when find cannot do it (not GNU find).
+ */
+function scanFind(dir: string): Scanned[] | undefined {
+  let raw: Buffer;
+  try {
+    raw = execFileSync(
+      'find',
+      [dir, '-printf', '%y\\0%m\\0%U\\0%G\\0%s\\0%T@\\0%D:%i\\0%n\\0%P\\0%l\\0'],
+      { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  } catch {
+    return undefined;
+  }
+  const f = raw.toString('utf8').split('\0');
+  const out: Scanned[] = [];
+  for (let i = 0; i + FIND_FIELDS <= f.length; i += FIND_FIELDS) {
+    const rel = f[i + 8] as string;
+    const path = rel === '' ? '/' : `/${rel}`;
+    const host = rel === '' ? dir : dir === '/' ? `/${rel}` : `${dir}/${rel}`;
+    const type = FIND_TYPES[f[i] as string];
+    const mtime = f[i + 5] as string;
+    const dot = mtime.indexOf('.');
+    if (!type || mtime.startsWith('-') || dot < 0 || (type !== 'symlink' && f[i + 9] !== '')) {
+      out.push(fromStat(host, path, lstatSync(host, { bigint: true })));
+      continue;
+    }
+    const r: Scanned = {
+      path,
+      host,
+      type,
+      mode: Number.parseInt(f[i + 1] as string, 8),
+      uid: Number(f[i + 2]),
+      gid: Number(f[i + 3]),
+      sec: Number(mtime.slice(0, dot)),
+      nsec: Number(mtime.slice(dot + 1, dot + 10).padEnd(9, '0')),
+      size: Number(f[i + 4]),
+      id: f[i + 6] as string,
+      nlink: Number(f[i + 7]),
+    };
+    if (type === 'symlink') r.target = f[i + 9] as string;
+    if (type === 'char' || type === 'block')
+      r.rdev = rdevOf(lstatSync(host, { bigint: true }).rdev);
+    out.push(r);
+  }
+  if (out[0]?.path !== '/') return undefined;
+  return out;
+}
+
 export function treeFromDirectory(
   hostDir: string,
   options: FromDirectoryOptions = {},
@@ -135,63 +262,45 @@ export function treeFromDirectory(
   if (options.xattrs === true && !xattrs) {
     throw new FsImageError('getfattr (Debian package attr) is needed to read xattrs');
   }
+  const scanned = (options.walk !== 'lstat' && scanFind(dir)) || scanLstat(dir, rootSt);
   const tree = new Map<string, FsEntry>();
   const links = new Map<string, string>();
-  const visit = (host: string, path: string, st: BigIntStats) => {
-    const type = typeOf(st);
-    if (!type) throw new FsImageError(`${JSON.stringify(host)}: unsupported file type`);
-    const x = xattrs?.get(host);
-    const base = {
-      mode: Number(st.mode & 0o7777n),
-      uid: Number(st.uid),
-      gid: Number(st.gid),
-      mtime: {
-        sec: Number((st.mtimeNs - (((st.mtimeNs % NS) + NS) % NS)) / NS),
-        nsec: Number(((st.mtimeNs % NS) + NS) % NS),
-      },
-      ...(x?.size ? { xattrs: x } : {}),
+  for (const r of scanned) {
+    const x = xattrs?.get(r.host);
+    const e: FsEntry = {
+      type: r.type,
+      mode: r.mode,
+      uid: r.uid,
+      gid: r.gid,
+      mtime: { sec: r.sec, nsec: r.nsec },
     };
-    if (type !== 'dir' && st.nlink > 1n) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = links.get(key);
+    if (x?.size) e.xattrs = x;
+    if (r.type !== 'dir' && r.nlink > 1) {
+      const first = links.get(r.id);
       if (first) {
-        tree.set(path, { ...base, type: 'hardlink', linkTarget: first });
-        return;
+        e.type = 'hardlink';
+        e.linkTarget = first;
+        tree.set(r.path, e);
+        continue;
       }
-      links.set(key, path);
+      links.set(r.id, r.path);
     }
-    if (type === 'file') {
-      const size = Number(st.size);
-      tree.set(path, {
-        ...base,
-        type,
+    if (r.type === 'file') {
+      const { host, size } = r;
+      e.size = size;
+      e.content = {
+        path: host,
+        offset: 0,
         size,
-        content: {
-          path: host,
-          offset: 0,
-          size,
-          wholeFile: true,
-          open: () => readChunks(host, size),
-        },
-      });
-    } else if (type === 'symlink') {
-      tree.set(path, { ...base, type, linkTarget: readlinkSync(host) });
-    } else if (type === 'char' || type === 'block') {
-      const rdev = st.rdev;
-      const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-      const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
-      tree.set(path, { ...base, type, rdev: { major, minor } });
-    } else {
-      tree.set(path, { ...base, type });
+        wholeFile: true,
+        open: () => readChunks(host, size),
+      };
+    } else if (r.type === 'symlink') {
+      e.linkTarget = r.target as string;
+    } else if (r.rdev) {
+      e.rdev = r.rdev;
     }
-    if (type === 'dir') {
-      const names = readdirSync(host).sort();
-      for (const name of names) {
-        const h = join(host, name);
-        visit(h, path === '/' ? `/${name}` : `${path}/${name}`, lstatSync(h, { bigint: true }));
-      }
-    }
-  };
-  visit(dir, '/', rootSt);
+    tree.set(r.path, e);
+  }
   return tree;
 }

@@ -1,10 +1,14 @@
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
+  chmodSync,
+  linkSync,
   mkdirSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
@@ -293,6 +297,30 @@ describe('writeErofs (uncompressed)', () => {
     await expect(writeErofs(sampleTree(), out)).rejects.toThrow(
       `${JSON.stringify(out)}: cannot create the output file (ENOENT)`,
     );
+  });
+
+  it('treeFromDirectory: the find walk and the lstat walk read the same tree', async () => {
+    const src = join(work, 'walk');
+    mkdirSync(join(src, 'd', 'e'), { recursive: true });
+    writeFileSync(join(src, 'd', 'f'), 'x'.repeat(5000));
+    linkSync(join(src, 'd', 'f'), join(src, 'hard'));
+    symlinkSync('d/f', join(src, 'sym'));
+    writeFileSync(join(src, 'old'), 'o');
+    execFileSync('touch', ['-h', '-d', '1969-12-31 23:59:58.5 UTC', join(src, 'old')]);
+    writeFileSync(join(src, 'new'), 'n');
+    execFileSync('touch', ['-h', '-d', '2023-11-14 22:13:20.123456789 UTC', join(src, 'new')]);
+    chmodSync(join(src, 'new'), 0o4755);
+    execFileSync('mkfifo', [join(src, 'fifo')]);
+    execFileSync('mknod', [join(src, 'null'), 'c', '1', '3']);
+    execFileSync('setfattr', ['-n', 'user.a', '-v', 'b', join(src, 'd', 'f')]);
+    const a = treeFromDirectory(src);
+    const b = treeFromDirectory(src, { walk: 'lstat' });
+    expect(a.size).toBe(10);
+    expect(diffTrees(await normalize(b), await normalize(a))).toEqual([]);
+    expect(a.get('/old')?.mtime).toEqual({ sec: -2, nsec: 500_000_000 });
+    expect(a.get('/new')?.mtime).toEqual({ sec: 1700000000, nsec: 123_456_789 });
+    expect(a.get('/null')?.rdev).toEqual({ major: 1, minor: 3 });
+    expect(a.get('/hard')?.type === 'hardlink' || a.get('/d/f')?.type === 'hardlink').toBe(true);
   });
 
   it('refuses a tree too big for the limit', async () => {
