@@ -2,17 +2,19 @@
 # The main job (README: `npm run demo`): builds a sample busybox image locally from Debian's
 # busybox-static package (an OCI layout, no Docker), converts it with c2w, and runs it.
 # Uses whichever emulator backend is built: Bochs (amd64) first, else the riscv64 machine.
+# C2W_DEMO_NO_BUILD=1 skips set-up and builds (use what is built).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . tools/env.sh
 say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 
-say "set-up (host packages, node modules, build root, WASI runtimes)"
-bash tools/setup.sh
-
-say "build (TypeScript packages, kernel, emulators, pre-booted VM modules; cached in $C2W_CACHE)"
-tools/nx run-many -t build --outputStyle=static
-tools/nx run-many -t artifact --outputStyle=static || say "some artifacts failed to build; continuing with what exists"
+if [ "${C2W_DEMO_NO_BUILD:-}" != 1 ]; then
+  say "set-up (host packages, node modules, build root, WASI runtimes)"
+  bash tools/setup.sh
+  say "build (TypeScript packages, kernel, emulators, pre-booted VM modules; cached in $C2W_CACHE)"
+  tools/nx run-many -t build --outputStyle=static
+  tools/nx run-many -t artifact --outputStyle=static || say "some artifacts failed to build; continuing with what exists"
+fi
 
 say "sample images: busybox-static from Debian (amd64 and riscv64) as an OCI layout"
 layout=$(npx tsx -e "import { ensureFixtures } from './test/fixtures/images/index.ts'; console.log(ensureFixtures().layout)")
