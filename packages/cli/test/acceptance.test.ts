@@ -211,6 +211,36 @@ describe.each(cases)('$name', (c) => {
   );
 
   it.skipIf(!c.built)(
+    'c2w run (Node WASI): --env, --dir, args, exit status',
+    () => {
+      const share = mkdtempSync(join(tmpdir(), 'c2w-share-'));
+      writeFileSync(join(share, 'f'), 'host file\n');
+      const script = 'echo -n "$AAA "; cat /mnt/share/f; echo w > /mnt/share/g; exit 3';
+      const r = spawnSync(
+        process.execPath,
+        [
+          bin,
+          'run',
+          '--env',
+          'AAA=hello',
+          '--dir',
+          `${share}::/mnt/share`,
+          out,
+          '--',
+          'sh',
+          '-c',
+          script,
+        ],
+        { encoding: 'utf8', input: '', timeout: T - 10_000 },
+      );
+      expect(r.stdout).toBe('hello host file\n');
+      expect(r.status).toBe(3);
+      expect(readFileSync(join(share, 'g'), 'utf8')).toBe('w\n');
+    },
+    T,
+  );
+
+  it.skipIf(!c.built)(
     '--external-bundle: rootfs mapped at /.c2w-bundle',
     async () => {
       const edir = join(dir, 'ext');
