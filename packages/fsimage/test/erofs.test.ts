@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   chmodSync,
+  createReadStream,
   linkSync,
   mkdirSync,
   readdirSync,
@@ -274,12 +275,25 @@ describe('writeErofs (uncompressed)', () => {
       size: 37,
       content: { path: join(src, 'pack'), offset: 6, size: 37, open: () => [] },
     });
+    // A Node Readable as the content (no path: the streaming path).
+    tree.set('/streamed', {
+      type: 'file',
+      mode: 0o600,
+      uid: 1,
+      gid: 2,
+      mtime: { sec: 20, nsec: 1 },
+      size: 5000,
+      content: { open: () => createReadStream(join(src, 'd', 'a'), { highWaterMark: 1000 }) },
+    });
     const img = join(work, 'host.erofs');
     await writeErofs(tree, img);
+    await writeErofs(tree, join(work, 'host-lz4.erofs'), { compression: 'lz4' });
+    fsck(join(work, 'host-lz4.erofs'));
     fsck(img);
     const out = fsckExtract(img);
     expect(readFileSync(join(out, 'ranged'), 'utf8')).toBe('hello world, this is a content range!');
     expect(readFileSync(join(out, 'd', 'a'), 'utf8')).toBe('a'.repeat(5000));
+    expect(readFileSync(join(out, 'streamed'), 'utf8')).toBe('a'.repeat(5000));
     rmSync(join(out, '..'), { recursive: true, force: true });
     for (const compression of ['none', 'lz4'] as const) {
       appendFileSync(join(src, 'd', 'a'), 'grown');
