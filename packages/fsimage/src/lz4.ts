@@ -5,8 +5,8 @@
  * the last 5 bytes are literals and the last match starts at least 12 bytes before the end.
  */
 
-/** 4096 entries (16 KiB), LZ4's default table size: small enough to stay in cache. */
-const HASH_BITS = 12;
+/** 16384 entries (64 KiB): a little better ratio than LZ4's default 4096, no slower here. */
+const HASH_BITS = 14;
 const table = new Int32Array(1 << HASH_BITS).fill(-1);
 let base = 0;
 const MIN_MATCH = 4;
