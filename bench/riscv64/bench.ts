@@ -29,7 +29,7 @@ const argv = process.argv.slice(2);
 const runs = Number(argv[argv.indexOf('--runs') + 1] || 3) || 3;
 const only = argv.includes('--only')
   ? argv[argv.indexOf('--only') + 1].split(',')
-  : ['native', 'node', 'wasmtime', 'qemu'];
+  : ['native', 'node', 'node-no-liftoff', 'wasmtime', 'qemu'];
 
 const SCRIPT = [
   "t() { cut -d' ' -f1 /proc/uptime; }",
@@ -91,7 +91,7 @@ async function main() {
     results[k] = [...(results[k] ?? []), f];
   };
   let packed = '';
-  if ((only.includes('node') || only.includes('wasmtime')) && existsSync(vm)) {
+  if (only.some((k) => k.startsWith('node') || k === 'wasmtime') && existsSync(vm)) {
     packed = join(work, 'out.wasm');
     await packModule({
       module: vm,
@@ -102,6 +102,9 @@ async function main() {
   }
   const wasmCmd: Record<string, string[]> = {
     node: ['node', join(root, 'test/harness/node-wasi.mjs')],
+    // V8 keeps the interpreter loop of the snapshot in Liftoff code under dynamic tiering (see
+    // emulators/riscv64/README.md); eager TurboFan compilation avoids that.
+    'node-no-liftoff': ['node', '--no-liftoff', join(root, 'test/harness/node-wasi.mjs')],
     wasmtime: [join(process.env.C2W_CACHE ?? '/var/cache/c2w', 'bin/wasmtime-py')],
   };
   for (let i = 0; i < runs; i++) {
@@ -110,7 +113,7 @@ async function main() {
       const w = timed(native, nativeArgs(['sh', '-c', SCRIPT]));
       add('native', { ...parse(w.out), start: s.ms / 1000 });
     }
-    for (const rt of ['node', 'wasmtime']) {
+    for (const rt of ['node', 'node-no-liftoff', 'wasmtime']) {
       if (!only.includes(rt) || !packed) continue;
       const [cmd, ...pre] = wasmCmd[rt];
       const s = timed(cmd, [...pre, packed, 'true']);

@@ -42,6 +42,7 @@ static struct {
   C2wCtl ctl;
   int powered_off;
   int stdin_on, stdin_eof, tty;
+  uint64_t nslices;
 } M;
 
 /* ---- time ---- */
@@ -476,6 +477,7 @@ int machine_run(int until_ready) {
     update_timers();
     c->stop = 0;
     int r = rv_run(c, SLICE);
+    M.nslices++;
     if (c->priv == 3) {
       fprintf(stderr, "c2w-rv64: unexpected trap to M-mode: mcause=0x%llx mepc=0x%llx mtval=0x%llx\n",
               (unsigned long long)c->mcause, (unsigned long long)c->mepc, (unsigned long long)c->mtval);
@@ -485,7 +487,10 @@ int machine_run(int until_ready) {
       M.booted = 1;
       if (until_ready) return -1;
     }
-    if (M.ctl.exit_code >= 0) return M.ctl.exit_code;
+    if (M.ctl.exit_code >= 0) {
+      if (getenv("C2W_STATS")) fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions\n", (unsigned long long)M.nslices, (unsigned long long)c->cycles);
+      return M.ctl.exit_code;
+    }
     if (M.powered_off) return 125;
     pump_stdin();
     if (r == RUN_WFI) {
