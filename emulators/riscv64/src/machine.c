@@ -471,12 +471,15 @@ static void pump_stdin(void) {
   }
 }
 
+/* called through a pointer: see README (V8 tier-up) */
+static int (*volatile run_fn)(RVCPU *, int64_t) = rv_run;
+
 int machine_run(int until_ready) {
   RVCPU *c = &M.cpu;
   for (;;) {
     update_timers();
     c->stop = 0;
-    int r = rv_run(c, SLICE);
+    int r = run_fn(c, SLICE);
     M.nslices++;
     if (c->priv == 3) {
       fprintf(stderr, "c2w-rv64: unexpected trap to M-mode: mcause=0x%llx mepc=0x%llx mtval=0x%llx\n",
