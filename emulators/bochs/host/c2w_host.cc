@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -210,14 +211,21 @@ static void load_linux(void)
   c->invalidate_prefetch_q();
 }
 
-// ---------------------------------------------------------------- exit port
-// A write of byte N to I/O port 0xf4 ends the emulator with exit status N (the guest's
-// stand-in for the control port's exit=N until the virtio devices land).
-static const Bit16u EXIT_PORT = 0xf4;
+// ---------------------------------------------------------------- control ports
+// Stand-ins for the control port (exit=N, ready=1) until the virtio devices land:
+// a write of byte N to I/O port 0xf4 ends the emulator with exit status N; a write to port
+// 0xf5 tells the host the guest reads its console now, so stdin is passed to the serial port
+// from then on (nothing typed ahead is echoed or lost while the guest boots).
+static const Bit16u EXIT_PORT = 0xf4, STDIN_PORT = 0xf5;
+bool c2w_stdin_open = false;
 
-static Bit32u exit_port_read(void *, Bit32u, unsigned) { return 0xffffffff; }
-static void exit_port_write(void *, Bit32u, Bit32u value, unsigned)
+static Bit32u ctl_port_read(void *, Bit32u, unsigned) { return 0xffffffff; }
+static void ctl_port_write(void *, Bit32u port, Bit32u value, unsigned)
 {
+  if (port == STDIN_PORT) {
+    c2w_stdin_open = true;
+    return;
+  }
   c2w_exit_code = value & 0xff;
   bx_pc_system.kill_bochs_request = 1;
   BX_CPU(0)->async_event = 1;
@@ -227,13 +235,16 @@ static void exit_port_write(void *, Bit32u, Bit32u value, unsigned)
 extern "C" int c2w_begin(void)
 {
   static int dummy;
-  DEV_register_ioread_handler(&dummy, exit_port_read, EXIT_PORT, "c2w exit", 1);
-  DEV_register_iowrite_handler(&dummy, exit_port_write, EXIT_PORT, "c2w exit", 1);
+  DEV_register_ioread_handler(&dummy, ctl_port_read, EXIT_PORT, "c2w exit", 1);
+  DEV_register_iowrite_handler(&dummy, ctl_port_write, EXIT_PORT, "c2w exit", 1);
+  DEV_register_ioread_handler(&dummy, ctl_port_read, STDIN_PORT, "c2w stdin", 1);
+  DEV_register_iowrite_handler(&dummy, ctl_port_write, STDIN_PORT, "c2w stdin", 1);
   if (!opt_kernel.empty()) load_linux();
   c2w_run_cpu();
   fflush(stdout);
   fflush(stderr);
-  exit(c2w_exit_code >= 0 ? c2w_exit_code : 125);
+  // _exit: Bochs' exit handlers print a banner on stdout, which belongs to the guest
+  _exit(c2w_exit_code >= 0 ? c2w_exit_code : 125);
   return 0;
 }
 
