@@ -102,9 +102,9 @@ export function lz4CompressDestSize(
         dst[tokenPos] = (Math.min(lit, 15) << 4) | Math.min(mlCode, 15);
         if (lit >= 15) op = writeLen(dst, op, lit);
         for (let k = anchor; k < mip; k++) dst[op++] = src[k] as number;
-        const off = mip - ref;
-        dst[op++] = off & 0xff;
-        dst[op++] = off >> 8;
+        const dist = mip - ref;
+        dst[op++] = dist & 0xff;
+        dst[op++] = dist >> 8;
         if (mlCode >= 15) op = writeLen(dst, op, mlCode);
         ip = mip + ml;
         anchor = ip;
