@@ -221,10 +221,9 @@ export async function readDataSegments(src: ByteSource, data: Section): Promise<
     } else if (flags !== 1) {
       throw new WasmFormatError(`unknown data segment flags ${flags}`);
     }
-    let len: number;
-    [len, p] = decodeU32(h, p);
-    out.push({ offset, memory, dataPos: pos + p, length: len });
-    pos += p + len;
+    const [len, q] = decodeU32(h, p);
+    out.push({ offset, memory, dataPos: pos + q, length: len });
+    pos += q + len;
     if (pos > data.end) throw new WasmFormatError('data segment runs past the data section');
   }
   return out;
