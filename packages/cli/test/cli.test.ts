@@ -188,6 +188,8 @@ describe.each([
       ),
     );
     expect(r.status).toBe(0);
+    // Not a TTY: no progress, just the summary.
+    expect(lines(r.stderr)).toHaveLength(1);
     expect(readdirSync(dir)).toEqual(['out.wasm']);
   });
 
@@ -253,6 +255,28 @@ describe.each([
     expect(m.get('arg')).toEqual(['sh', '-c', 'exit 7']);
     expect(m.get('envv')).toEqual(['K=V']);
     expect(m.get('preopen')).toEqual(['/mnt/share', '/other']);
+  });
+});
+
+describe('progress', () => {
+  it('--quiet prints nothing; a TTY gets progress lines', () => {
+    const { layout } = ensureFixtures();
+    const dir = fresh();
+    const q = c2w(['-q', `oci:${layout}:amd64`, 'q.wasm'], {}, dir);
+    expect(q.status).toBe(0);
+    expect(q.stderr).toBe('');
+    // util-linux `script` gives c2w a pseudo-terminal.
+    const cmd = `${process.execPath} ${bin} oci:${layout}:amd64 t.wasm`;
+    const t = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, C2W_BOCHS_VM: fixtureVm },
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(t.status).toBe(0);
+    expect(t.stdout).toMatch(/layer 1 \(sha256:[0-9a-f]{12}\)/);
+    expect(t.stdout).toMatch(/packing: .* 100%/);
+    expect(t.stdout).toContain('c2w: wrote t.wasm');
   });
 });
 
