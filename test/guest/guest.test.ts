@@ -17,7 +17,8 @@ const arches: Arch[] = ['riscv64', 'x86_64'];
 const unameM: Record<Arch, string> = { riscv64: 'riscv64', x86_64: 'x86_64' };
 
 for (const arch of arches) {
-  describe.skipIf(!hasQemu(arch))(`guest ${arch} on QEMU`, () => {
+  // Boots take 2-10 s each on a loaded 2-core machine; some tests boot several times.
+  describe.skipIf(!hasQemu(arch))(`guest ${arch} on QEMU`, { timeout: 300_000 }, () => {
     let work = '';
     let rootfs = '';
     const readyTimes: number[] = [];

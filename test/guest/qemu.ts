@@ -243,7 +243,7 @@ export async function runGuest(arch: Arch, o: RunOptions): Promise<RunResult> {
     let bootLog = '';
     let status: number | null = null;
     let readyMs = -1;
-    let ctlBuf = Buffer.alloc(0);
+    let ctlBuf: Buffer = Buffer.alloc(0);
     const closed = names.map((n) => new Promise<void>((r) => conns[n]?.once('close', () => r())));
     conns.out.on('data', (d: Buffer) => out.push(d));
     conns.err.on('data', (d: Buffer) => err.push(d));
