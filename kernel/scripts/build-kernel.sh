@@ -25,7 +25,7 @@ exec 8>"$obj.lock"
 flock 8
 
 export CCACHE_DIR="$cache/ccache" CCACHE_BASEDIR="$src" CCACHE_MAXSIZE=5G CCACHE_NOHASHDIR=1
-export KBUILD_BUILD_TIMESTAMP="@${SOURCE_DATE_EPOCH:-1700000000}" KBUILD_BUILD_USER=c2w KBUILD_BUILD_HOST=c2w
+export KBUILD_BUILD_TIMESTAMP="@${SOURCE_DATE_EPOCH:-1700000000}" KBUILD_BUILD_USER=c2w KBUILD_BUILD_HOST=c2w KBUILD_BUILD_VERSION=1
 mk=(make -s -C "$src" O="$obj" ARCH="$karch" CROSS_COMPILE="$cross" -j"${C2W_JOBS:-2}")
 if command -v ccache >/dev/null; then mk+=(CC="ccache ${cross}gcc" HOSTCC="ccache gcc"); fi
 
