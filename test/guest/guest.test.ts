@@ -124,6 +124,21 @@ for (const arch of arches) {
       expect(r.status).toBe(0);
     });
 
+    it('container /dev, /etc/resolv.conf from nameserver records, loopback up', async () => {
+      const r = await run({
+        image: [['nameserver', '10.0.2.3']],
+        args: [
+          'sh',
+          '-c',
+          'ls /dev | tr "\\n" " "; echo; grep nameserver /etc/resolv.conf; grep -c localhost /etc/hosts; cat /sys/class/net/lo/operstate',
+        ],
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(
+        'fd full null ptmx pts random shm stderr stdin stdout tty urandom zero \nnameserver 10.0.2.3\n2\nunknown\n',
+      );
+    });
+
     it('mapped directory: reads host files, writes reach the host', async () => {
       const share = makeShare(join(work, 'share-rw'), 2);
       writeFileSync(join(share, '0', 'from-host'), 'host data\n');
