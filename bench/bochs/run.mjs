@@ -61,7 +61,7 @@ function once(name) {
     p.stdout.on('data', (d) => {
       buf += d.toString('latin1');
       let m;
-      const re = /MARK (\w+)/g;
+      const re = /MARK (\w+)\r?\n/g;
       while ((m = re.exec(buf))) if (!(m[1] in marks)) marks[m[1]] = Number(process.hrtime.bigint() - t0) / 1e9;
       buf = buf.slice(Math.max(0, buf.length - 16));
     });

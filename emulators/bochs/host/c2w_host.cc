@@ -218,11 +218,20 @@ static void load_linux(void)
 // from then on (nothing typed ahead is echoed or lost while the guest boots).
 static const Bit16u EXIT_PORT = 0xf4, STDIN_PORT = 0xf5;
 bool c2w_stdin_open = false;
+static bool c2w_snapshotting = false;   // inside wizer.initialize
+static bool c2w_at_ready = false;       // the snapshot stopped at the ready point
 
 static Bit32u ctl_port_read(void *, Bit32u, unsigned) { return 0xffffffff; }
 static void ctl_port_write(void *, Bit32u port, Bit32u value, unsigned)
 {
   if (port == STDIN_PORT) {
+    if (c2w_snapshotting) {
+      // the guest's ready point: stop here, wizer.initialize returns and Wizer snapshots
+      c2w_at_ready = true;
+      bx_pc_system.kill_bochs_request = 1;
+      BX_CPU(0)->async_event = 1;
+      return;
+    }
     c2w_stdin_open = true;
     return;
   }
@@ -241,6 +250,7 @@ extern "C" int c2w_begin(void)
   DEV_register_iowrite_handler(&dummy, ctl_port_write, STDIN_PORT, "c2w stdin", 1);
   if (!opt_kernel.empty()) load_linux();
   c2w_run_cpu();
+  if (c2w_snapshotting && c2w_at_ready) return 0;
   fflush(stdout);
   fflush(stderr);
   // _exit: Bochs' exit handlers print a banner on stdout, which belongs to the guest
@@ -263,7 +273,7 @@ static BxEvent *c2w_notify(void *, BxEvent *event)
   return event;
 }
 
-int main(int argc, char *argv[])
+static void parse_args(int argc, char *argv[])
 {
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -280,6 +290,10 @@ int main(int argc, char *argv[])
     else die("unknown option %s", a.c_str());
   }
   if (opt_mem < 64 || opt_mem > 3072) die("--mem %s: must be 64..3072 (MiB)", std::to_string(opt_mem).c_str());
+}
+
+static void start_bochs(void)
+{
 
   char buf[256];
   std::vector<std::string> lines = {
@@ -317,5 +331,57 @@ int main(int argc, char *argv[])
   SIM->set_notify_callback(c2w_notify, NULL);
   if (bx_init_main((int) bargv.size() - 1, bargv.data()) < 0) die("%s", "bad configuration");
   bx_begin_simulation(0, NULL);
+}
+
+int main(int argc, char *argv[])
+{
+  parse_args(argc, argv);
+  start_bochs();
   return 125;
 }
+
+#if defined(__wasi__)
+// ---------------------------------------------------------------- Wizer pre-boot
+// `wizer.initialize` boots the guest up to its ready point (the guest's first write to port
+// 0xf5) and returns; Wizer snapshots linear memory and globals. The snapshot's entry point is
+// c2w_resume (wizer -r _start=c2w_resume): it must not run the C++ constructors again.
+// Boot arguments at initialize time come from the environment (wizer --inherit-env true):
+// C2W_BOCHS_ARGS, the usual options separated by newlines.
+extern "C" void __wasm_call_ctors(void);
+
+__attribute__((export_name("wizer.initialize"))) void c2w_wizer_initialize(void)
+{
+  __wasm_call_ctors();
+  std::vector<std::string> words;
+  const char *env = getenv("C2W_BOCHS_ARGS");
+  std::string all = env ? env : "";
+  size_t pos = 0;
+  while (pos <= all.size()) {
+    size_t nl = all.find('\n', pos);
+    if (nl == std::string::npos) nl = all.size();
+    if (nl > pos) words.push_back(all.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  std::vector<char *> argv;
+  argv.push_back((char *) "bochs");
+  for (auto &w : words) argv.push_back((char *) w.c_str());
+  argv.push_back(NULL);
+  parse_args((int) argv.size() - 1, argv.data());
+  c2w_snapshotting = true;
+  start_bochs();
+  if (!c2w_at_ready) die("%s", "the guest stopped before its ready point");
+  c2w_snapshotting = false;
+}
+
+__attribute__((export_name("c2w_resume"))) void c2w_resume(void)
+{
+  if (!c2w_at_ready) die("%s", "c2w_resume: this module was not pre-booted");
+  // the guest reached its ready point when it opened its console for input
+  c2w_stdin_open = true;
+  bx_pc_system.kill_bochs_request = 0;
+  c2w_run_cpu();
+  fflush(stdout);
+  fflush(stderr);
+  _exit(c2w_exit_code >= 0 ? c2w_exit_code : 125);
+}
+#endif
