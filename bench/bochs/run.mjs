@@ -22,7 +22,9 @@ const cpio = `${work}/bench.cpio`;
 execFileSync('bash', [`${here}/guest.sh`, cpio], { stdio: 'inherit' });
 for (const f of [kernel, `${build}/wasm/bochs.wasm`, `${build}/native/bochs`]) {
   if (!existsSync(f)) {
-    console.error(`bench: ${f} missing: tools/nx run-many -p emulator-bochs -t artifact artifact-native`);
+    console.error(
+      `bench: ${f} missing: tools/nx run-many -p emulator-bochs -t artifact artifact-native`,
+    );
     process.exit(1);
   }
 }
@@ -36,18 +38,49 @@ const configs = {
   native: () => ({ cmd: `${build}/native/bochs`, args: bochsArgs(kernel, cpio) }),
   'wasm-node': () => ({
     cmd: process.execPath,
-    args: ['--no-incremental-marking', `${root}/test/harness/node-wasi.mjs`, '--dir', `${build}/test-guest::/k`,
-      '--dir', `${work}::/b`, '--', `${build}/wasm/bochs.wasm`, ...bochsArgs('/k/vmlinuz', '/b/bench.cpio')],
+    args: [
+      '--no-incremental-marking',
+      `${root}/test/harness/node-wasi.mjs`,
+      '--dir',
+      `${build}/test-guest::/k`,
+      '--dir',
+      `${work}::/b`,
+      '--',
+      `${build}/wasm/bochs.wasm`,
+      ...bochsArgs('/k/vmlinuz', '/b/bench.cpio'),
+    ],
   }),
   'wasm-wasmtime': () => ({
     cmd: `${cache}/bin/wasmtime-py`,
-    args: ['--dir', `${build}/test-guest::/k`, '--dir', `${work}::/b`, `${build}/wasm/bochs.wasm`,
-      ...bochsArgs('/k/vmlinuz', '/b/bench.cpio')],
+    args: [
+      '--dir',
+      `${build}/test-guest::/k`,
+      '--dir',
+      `${work}::/b`,
+      `${build}/wasm/bochs.wasm`,
+      ...bochsArgs('/k/vmlinuz', '/b/bench.cpio'),
+    ],
   }),
   qemu: () => ({
     cmd: 'qemu-system-x86_64',
-    args: ['-M', 'pc', '-accel', 'tcg', '-m', '256', '-kernel', kernel, '-initrd', cpio, '-append', append,
-      '-nographic', '-no-reboot', '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x01'],
+    args: [
+      '-M',
+      'pc',
+      '-accel',
+      'tcg',
+      '-m',
+      '256',
+      '-kernel',
+      kernel,
+      '-initrd',
+      cpio,
+      '-append',
+      append,
+      '-nographic',
+      '-no-reboot',
+      '-device',
+      'isa-debug-exit,iobase=0xf4,iosize=0x01',
+    ],
   }),
 };
 
@@ -60,9 +93,9 @@ function once(name) {
     let buf = '';
     p.stdout.on('data', (d) => {
       buf += d.toString('latin1');
-      let m;
-      const re = /MARK (\w+)\r?\n/g;
-      while ((m = re.exec(buf))) if (!(m[1] in marks)) marks[m[1]] = Number(process.hrtime.bigint() - t0) / 1e9;
+      for (const m of buf.matchAll(/MARK (\w+)\r?\n/g)) {
+        if (!(m[1] in marks)) marks[m[1]] = Number(process.hrtime.bigint() - t0) / 1e9;
+      }
       buf = buf.slice(Math.max(0, buf.length - 16));
     });
     const timer = setTimeout(() => p.kill('SIGKILL'), 30 * 60_000);
@@ -73,7 +106,12 @@ function once(name) {
         rej(new Error(`${name}: the guest did not finish (marks: ${JSON.stringify(marks)})`));
         return;
       }
-      res({ boot: marks.init, a: marks.a - marks.init, b: marks.b - marks.b0, c: marks.c - marks.b });
+      res({
+        boot: marks.init,
+        a: marks.a - marks.init,
+        b: marks.b - marks.b0,
+        c: marks.c - marks.b,
+      });
     });
   });
 }
@@ -85,15 +123,25 @@ for (const name of names) {
   const rs = [];
   for (let r = 0; r < runs; r++) {
     const x = await once(name);
-    console.error(`${name} run ${r + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(x).map(([k, v]) => [k, +v.toFixed(2)])))}`);
+    console.error(
+      `${name} run ${r + 1}: ${JSON.stringify(Object.fromEntries(Object.entries(x).map(([k, v]) => [k, +v.toFixed(2)])))}`,
+    );
     rs.push(x);
   }
-  results[name] = Object.fromEntries(['boot', 'a', 'b', 'c'].map((k) => [k, median(rs.map((x) => x[k]))]));
+  results[name] = Object.fromEntries(
+    ['boot', 'a', 'b', 'c'].map((k) => [k, median(rs.map((x) => x[k]))]),
+  );
 }
 const base = results.native;
 console.log(`median of ${runs} run(s), wall seconds (ratio to native Bochs)`);
-console.log(['config', 'boot', '(a) sh 100k', '(b) sha256 16M', '(c) gzip 16M'].map((s) => s.padEnd(16)).join(''));
+console.log(
+  ['config', 'boot', '(a) sh 100k', '(b) sha256 16M', '(c) gzip 16M']
+    .map((s) => s.padEnd(16))
+    .join(''),
+);
 for (const [name, r] of Object.entries(results)) {
   const cell = (k) => `${r[k].toFixed(2)}${base ? ` (${(r[k] / base[k]).toFixed(2)}x)` : ''}`;
-  console.log([name, cell('boot'), cell('a'), cell('b'), cell('c')].map((s) => s.padEnd(16)).join(''));
+  console.log(
+    [name, cell('boot'), cell('a'), cell('b'), cell('c')].map((s) => s.padEnd(16)).join(''),
+  );
 }

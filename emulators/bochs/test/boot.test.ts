@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Runtime, runWasm, runtimeMissing } from '../../../test/harness/runtimes.ts';
+import { type Runtime, runtimeMissing, runWasm } from '../../../test/harness/runtimes.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const wasm = `${root}build/wasm/bochs.wasm`;
