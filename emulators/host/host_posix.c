@@ -24,6 +24,7 @@ static struct {
   int stdin_eof;
   int tty;
   int bundle_fd;
+  int stdin_ready; /* a waiting poll saw stdin readable: the next read may block */
 } H;
 
 #ifndef __wasi__
@@ -38,6 +39,7 @@ int host_reopen(int ndirs, char **dirs) {
   H.n = 0;
   H.stdin_eof = 0;
   H.bundle_fd = -1;
+  H.stdin_ready = 0;
   H.tty = isatty(0);
 #ifdef __wasi__
   (void)ndirs;
@@ -110,13 +112,17 @@ int host_stdin_wait(uint64_t timeout_ns) {
   int ms = (int)(timeout_ns / 1000000);
   int r = poll(&p, 1, ms);
   if (r < 0) host_sleep_ns(timeout_ns); /* runtime cannot poll stdin: just wait */
+  /* Node's WASI never reports a pipe readable to a zero-timeout poll, only to a waiting one:
+   * remember it so the next host_stdin_read reads (the guest is idle while we wait). */
+  if (r > 0) H.stdin_ready = 1;
   return r > 0;
 }
 
 long host_stdin_read(uint8_t *buf, size_t len) {
   if (H.stdin_eof) return -1;
   struct pollfd p = {.fd = 0, .events = POLLIN};
-  int pr = poll(&p, 1, 0);
+  int pr = H.stdin_ready ? 1 : poll(&p, 1, 0);
+  H.stdin_ready = 0;
   if (pr == 0) return 0;
   /* pr < 0: the runtime cannot poll stdin (Node's WASI on /dev/null): read decides */
   ssize_t r = read(0, buf, len);

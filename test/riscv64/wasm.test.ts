@@ -51,6 +51,15 @@ for (const rt of ['wasmtime', 'node'] as Runtime[]) {
       expect(r.stderr.toString()).toContain('err\n');
       expect(r.status).toBe(7);
     });
+    it('script on piped stdin', async () => {
+      const r = await runWasm(rt, out, {
+        args: ['sh'],
+        stdin: 'echo one\nX=2; echo two $((X+1))\nexit 3\n',
+        timeoutMs: 120_000,
+      });
+      expect(r.stdout.toString()).toBe('one\ntwo 3\n');
+      expect(r.status).toBe(3);
+    });
     it('directory mapping read and write', async () => {
       const share = join(work, `share-${rt}`);
       mkdirSync(share, { recursive: true });
