@@ -112,9 +112,7 @@ describe.each(cases)('$name', (c) => {
       T,
     );
 
-    // Known issue (emulators/host, stdin polling): on Node's WASI a piped (non-tty) stdin is
-    // never read by the emulator (its poll on fd 0 never reports input there), so the script hangs.
-    it.skipIf(rt === 'node')(
+    it(
       'sh runs a script from stdin',
       async () => {
         const r = await run(['sh'], { stdin: 'echo one\nX=2; echo two $((X+1))\nexit 0\n' });
