@@ -9,7 +9,7 @@ export default defineConfig({
     alias: [{ find: /^@c2w\/([a-z0-9-]+)$/, replacement: `${root}packages/$1/src/index.ts` }],
   },
   test: {
-    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'emulators/*/test/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: 'forks',
