@@ -15,6 +15,20 @@ interface Node {
   layer: number;
 }
 
+/** A directory no layer described (the root, or a parent a layer skipped): root-owned, 0755. */
+function implicitDir(layer: number): Node {
+  const entry: RootfsEntry = {
+    type: 'dir',
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime: { sec: 0, nsec: 0 },
+    xattrs: new Map(),
+    size: 0,
+  };
+  return { entry, children: new Map(), layer };
+}
+
 const WH_PREFIX = '.wh.';
 const WH_OPAQUE = '.wh..wh..opq';
 const MAX_SYMLINK_HOPS = 40;
@@ -35,19 +49,7 @@ export class RootfsBuilder {
   entries = 0;
 
   constructor(private readonly spool: ContentSpool | null) {
-    this.root = {
-      entry: {
-        type: 'dir',
-        mode: 0o755,
-        uid: 0,
-        gid: 0,
-        mtime: { sec: 0, nsec: 0 },
-        xattrs: new Map(),
-        size: 0,
-      },
-      children: new Map(),
-      layer: 0,
-    };
+    this.root = implicitDir(0);
   }
 
   private fail(msg: string): never {
@@ -239,19 +241,7 @@ export class RootfsBuilder {
       const nextPath = curPath === '/' ? `/${seg}` : `${curPath}/${seg}`;
       if (!next) {
         if (!create) this.fail(`${JSON.stringify(what)}: ${nextPath} does not exist`);
-        next = {
-          entry: {
-            type: 'dir',
-            mode: 0o755,
-            uid: 0,
-            gid: 0,
-            mtime: { sec: 0, nsec: 0 },
-            xattrs: new Map(),
-            size: 0,
-          },
-          children: new Map(),
-          layer: this.layer,
-        };
+        next = implicitDir(this.layer);
         children.set(seg, next);
       }
       if (next.entry.type === 'symlink') {
