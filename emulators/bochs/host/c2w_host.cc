@@ -1,12 +1,19 @@
-// c2w host layer for Bochs: entry point, direct Linux boot, CPU loop driver, exit port.
+// c2w host layer for Bochs: entry points, options, the CPU loop driver, run-time start.
 //
-// Built into Bochs (wasm32-wasi and native) by emulators/bochs/scripts/build.sh. Bochs' own
-// main() is renamed by our patch; this file's main() configures Bochs from built-in bochsrc
-// lines, places bzImage + initramfs + boot_params per the Linux x86 boot protocol and starts
-// the CPU in 32-bit protected mode at the kernel's 32-bit entry point.
+// Built into Bochs (wasm32-wasi and native) by emulators/bochs/scripts/build.sh; Bochs' own
+// main() is renamed by our patch. The machine: Bochs' PC (i440FX, PIC, PIT, CMOS) without
+// BIOS, booted directly into Linux (linux_boot.cc), with the contract's virtio devices
+// (virtio_bus.cc, docs/contract.md).
 //
-// Usage: bochs [--kernel FILE] [--initrd FILE] [--append CMDLINE] [--mem MB] [--ips N]
-//              [--bochsrc-line LINE]...
+//   bochs [--boot DIR] [--kernel F] [--initrd F] [--append CMDLINE] [--mem MiB] [--ips N]
+//         [--bochsrc-line LINE]... [--disk FILE] [--dir HOST::GUEST]... [--env K=V]... [-- ARG...]
+//
+// --boot DIR holds bzImage, initramfs.cpio and cmdline.txt (default /boot: the WASI preopen of
+// the kernel project's build/x86_64). The emulator boots to the ready point (init sends
+// ready=1), then does what a pre-booted module does at _start: sets the disk, sends the run
+// config and runs until init sends exit=N; the status is N (125 if the guest resets).
+// wasm32-wasi: `wizer.initialize` boots to the ready point and Wizer snapshots; the snapshot's
+// _start is c2w_resume (wizer -r _start=c2w_resume), where every argument is the container's.
 #define NEED_CPU_REG_SHORTCUTS 1
 #include "bochs.h"
 #include "cpu/cpu.h"
@@ -22,7 +29,11 @@
 #include <string>
 #include <vector>
 
+#include "c2w_bochs.h"
 #include "c2w_sjlj.h"
+extern "C" {
+#include "host.h"
+}
 
 #define LOG_THIS genlog->
 
@@ -60,7 +71,8 @@ extern "C" void c2w_longjmp(void)
 }
 #endif
 
-// Runs the CPU until Bochs asks to stop. Not instrumented by asyncify (see build.sh).
+// Runs the CPU until something asks it to stop (c2w_stop_cpu). Not instrumented by asyncify
+// (see build.sh): it is the frame where an unwinding longjmp ends.
 extern "C" __attribute__((noinline)) void c2w_run_cpu(void)
 {
   for (;;) {
@@ -75,6 +87,13 @@ extern "C" __attribute__((noinline)) void c2w_run_cpu(void)
 #endif
     if (bx_pc_system.kill_bochs_request) break;
   }
+  bx_pc_system.kill_bochs_request = 0;
+}
+
+void c2w_stop_cpu(void)
+{
+  bx_pc_system.kill_bochs_request = 1;
+  BX_CPU(0)->async_event = 1;
 }
 
 #if defined(__wasi__)
@@ -87,183 +106,96 @@ extern "C" FILE *tmpfile(void)
 #endif
 
 // ---------------------------------------------------------------- options
-static std::string opt_kernel, opt_initrd, opt_append = "console=ttyS0";
-static unsigned opt_mem = 256;
-static unsigned long opt_ips = 200000000;
-static std::vector<std::string> opt_lines;
-static int c2w_exit_code = -1;
+struct Options {
+  std::string boot = "/boot", kernel, initrd, append;
+  bool have_append = false;
+  unsigned mem = 256;
+  unsigned long ips = 200000000;
+  std::vector<std::string> lines;
+  std::string disk;
+  std::vector<std::string> dirs, env;
+  std::vector<std::string> args;  // the container's
+};
 
-static void die(const char *fmt, const char *arg)
+static bool c2w_booted;     // the guest reached its ready point (kept in a snapshot)
+// patch 0002's serial stdio mode (a debugging console: --bochsrc-line "com1: enabled=1,
+// mode=term, dev=stdio") reads stdin only once this is set: after the ready point
+bool c2w_stdin_open = false;
+static bool c2w_reset;      // the guest reset or triple-faulted
+
+[[noreturn]] static void die(const std::string &msg)
 {
-  fprintf(stderr, "bochs: ");
-  fprintf(stderr, fmt, arg);
-  fprintf(stderr, "\n");
+  fprintf(stderr, "bochs: %s\n", msg.c_str());
   exit(125);
 }
 
-static std::vector<unsigned char> read_file(const std::string &path)
+static std::string read_text(const std::string &path)
 {
   FILE *f = fopen(path.c_str(), "rb");
-  if (!f) die("cannot open %s", path.c_str());
-  std::vector<unsigned char> buf;
-  unsigned char tmp[65536];
+  if (!f) return "";
+  std::string s;
+  char buf[4096];
   size_t n;
-  while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) buf.insert(buf.end(), tmp, tmp + n);
-  if (ferror(f)) die("cannot read %s", path.c_str());
+  while ((n = fread(buf, 1, sizeof(buf), f)) > 0) s.append(buf, n);
   fclose(f);
-  if (buf.empty()) die("%s is empty", path.c_str());
-  return buf;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
 }
 
-// ---------------------------------------------------------------- guest memory helpers
-static void guest_write(bx_phy_address addr, const void *src, size_t len)
+static Options parse_args(int argc, char *argv[])
 {
-  const unsigned char *p = (const unsigned char *) src;
-  while (len) {
-    size_t chunk = 4096 - (addr & 4095);
-    if (chunk > len) chunk = len;
-    memcpy(BX_MEM(0)->get_vector(addr), p, chunk);
-    addr += chunk; p += chunk; len -= chunk;
+  Options o;
+  int i = 1;
+  for (; i < argc; i++) {
+    std::string a = argv[i];
+    if (a == "--") { i++; break; }
+    auto val = [&](void) -> std::string {
+      if (i + 1 >= argc) die(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--boot") o.boot = val();
+    else if (a == "--kernel") o.kernel = val();
+    else if (a == "--initrd") o.initrd = val();
+    else if (a == "--append") { o.append = val(); o.have_append = true; }
+    else if (a == "--mem") o.mem = (unsigned) strtoul(val().c_str(), NULL, 10);
+    else if (a == "--ips") o.ips = strtoul(val().c_str(), NULL, 10);
+    else if (a == "--bochsrc-line") o.lines.push_back(val());
+    else if (a == "--disk") o.disk = val();
+    else if (a == "--dir") o.dirs.push_back(val());
+    else if (a == "--env") o.env.push_back(val());
+    else die("unknown option " + a + " (options end with --, the container's arguments follow)");
   }
+  for (; i < argc; i++) o.args.push_back(argv[i]);
+  if (o.mem < 64 || o.mem > 3072) die("--mem " + std::to_string(o.mem) + ": must be 64..3072 (MiB)");
+  if (o.kernel.empty()) o.kernel = o.boot + "/bzImage";
+  if (o.initrd.empty()) o.initrd = o.boot + "/initramfs.cpio";
+  if (!o.have_append) {
+    o.append = read_text(o.boot + "/cmdline.txt");
+    if (o.append.empty()) o.append = "console=hvc1 quiet panic=-1";
+  }
+  return o;
 }
 
-static void put16(unsigned char *b, unsigned off, Bit16u v) { memcpy(b + off, &v, 2); }
-static void put32(unsigned char *b, unsigned off, Bit32u v) { memcpy(b + off, &v, 4); }
-static void put64(unsigned char *b, unsigned off, Bit64u v) { memcpy(b + off, &v, 8); }
-static Bit32u get32(const unsigned char *b, unsigned off) { Bit32u v; memcpy(&v, b + off, 4); return v; }
-static Bit16u get16(const unsigned char *b, unsigned off) { Bit16u v; memcpy(&v, b + off, 2); return v; }
-
-// ---------------------------------------------------------------- direct Linux boot
-// Linux x86 boot protocol (Documentation/arch/x86/boot.rst), 32-bit entry.
-static const bx_phy_address BOOT_PARAMS = 0x10000, CMDLINE = 0x20000, GDT = 0x9000;
-static const bx_phy_address KERNEL_32 = 0x100000;
-
-static void load_linux(void)
-{
-  std::vector<unsigned char> k = read_file(opt_kernel);
-  if (k.size() < 0x1000 || get32(k.data(), 0x202) != 0x53726448 /* HdrS */)
-    die("%s is not a Linux bzImage", opt_kernel.c_str());
-  Bit16u version = get16(k.data(), 0x206);
-  if (version < 0x20c) die("%s: boot protocol too old", opt_kernel.c_str());
-  unsigned setup_sects = k[0x1f1] ? k[0x1f1] : 4;
-  size_t pm_off = (setup_sects + 1) * 512;
-  if (pm_off >= k.size()) die("%s: truncated", opt_kernel.c_str());
-
-  Bit64u mem = (Bit64u) opt_mem << 20;
-  unsigned char bp[4096];
-  memset(bp, 0, sizeof(bp));
-  size_t hdr_end = 0x202 + k[0x201];
-  memcpy(bp + 0x1f1, k.data() + 0x1f1, hdr_end - 0x1f1);
-  bp[0x210] = 0xff;                               // type_of_loader: undefined
-  bp[0x211] |= 0x01;                              // LOADED_HIGH
-  bp[0x211] &= ~0x20;                             // QUIET_FLAG off
-  put32(bp, 0x228, CMDLINE);                      // cmd_line_ptr
-  Bit32u cmdline_size = get32(k.data(), 0x238);
-  if (opt_append.size() >= cmdline_size) die("kernel command line too long: %s", opt_append.c_str());
-  guest_write(CMDLINE, opt_append.c_str(), opt_append.size() + 1);
-
-  if (!opt_initrd.empty()) {
-    std::vector<unsigned char> rd = read_file(opt_initrd);
-    Bit64u max = get32(k.data(), 0x22c);          // initrd_addr_max
-    Bit64u top = mem < max + 1 ? mem : max + 1;
-    Bit64u addr = (top - rd.size()) & ~(Bit64u) 0xfffff;
-    if (addr < KERNEL_32 + 3 * (k.size() - pm_off) + (64 << 20))
-      die("not enough guest memory for the initramfs %s", opt_initrd.c_str());
-    guest_write(addr, rd.data(), rd.size());
-    put32(bp, 0x218, (Bit32u) addr);              // ramdisk_image
-    put32(bp, 0x21c, (Bit32u) rd.size());         // ramdisk_size
-  }
-
-  // e820 map: low RAM, BIOS hole, RAM from 1 MiB.
-  struct { Bit64u a, s; Bit32u t; } e820[] = {
-    { 0, 0x9f000, 1 }, { 0x9f000, 0x61000, 2 }, { 0x100000, mem - 0x100000, 1 },
-  };
-  for (unsigned i = 0; i < 3; i++) {
-    put64(bp, 0x2d0 + i * 20, e820[i].a);
-    put64(bp, 0x2d0 + i * 20 + 8, e820[i].s);
-    put32(bp, 0x2d0 + i * 20 + 16, e820[i].t);
-  }
-  bp[0x1e8] = 3;                                  // e820_entries
-  guest_write(BOOT_PARAMS, bp, sizeof(bp));
-  guest_write(KERNEL_32, k.data() + pm_off, k.size() - pm_off);
-
-  // GDT with __BOOT_CS (0x10) and __BOOT_DS (0x18), flat 4 GiB.
-  Bit64u gdt[4] = { 0, 0, 0x00cf9b000000ffffULL, 0x00cf93000000ffffULL };
-  guest_write(GDT, gdt, sizeof(gdt));
-
-  BX_CPU_C *c = BX_CPU(0);
-  c->gdtr.base = GDT;
-  c->gdtr.limit = sizeof(gdt) - 1;
-  c->cr0.set_PE(1);
-  c->set_segment_ar_data(&c->sregs[BX_SEG_REG_CS], true, 0x10, 0, 0xffffffff, 0xc09b);
-  const unsigned data_segs[] = { BX_SEG_REG_DS, BX_SEG_REG_ES, BX_SEG_REG_SS, BX_SEG_REG_FS, BX_SEG_REG_GS };
-  for (unsigned s : data_segs)
-    c->set_segment_ar_data(&c->sregs[s], true, 0x18, 0, 0xffffffff, 0xc093);
-  c->setEFlags(0x2);
-  c->gen_reg[BX_32BIT_REG_ESI].rrx = BOOT_PARAMS;
-  c->gen_reg[BX_32BIT_REG_EBX].rrx = 0;
-  c->gen_reg[BX_32BIT_REG_EBP].rrx = 0;
-  c->gen_reg[BX_32BIT_REG_EDI].rrx = 0;
-  c->gen_reg[BX_32BIT_REG_ESP].rrx = 0;
-  c->gen_reg[BX_64BIT_REG_RIP].rrx = KERNEL_32;
-  c->handleCpuModeChange();
-  c->TLB_flush();
-  c->invalidate_prefetch_q();
-}
-
-// ---------------------------------------------------------------- control ports
-// Stand-ins for the control port (exit=N, ready=1) until the virtio devices land:
-// a write of byte N to I/O port 0xf4 ends the emulator with exit status N; a write to port
-// 0xf5 tells the host the guest reads its console now, so stdin is passed to the serial port
-// from then on (nothing typed ahead is echoed or lost while the guest boots).
-static const Bit16u EXIT_PORT = 0xf4, STDIN_PORT = 0xf5;
-bool c2w_stdin_open = false;
-static bool c2w_snapshotting = false;   // inside wizer.initialize
-static bool c2w_at_ready = false;       // the snapshot stopped at the ready point
-
-static Bit32u ctl_port_read(void *, Bit32u, unsigned) { return 0xffffffff; }
-static void ctl_port_write(void *, Bit32u port, Bit32u value, unsigned)
-{
-  if (port == STDIN_PORT) {
-    if (c2w_snapshotting) {
-      // the guest's ready point: stop here, wizer.initialize returns and Wizer snapshots
-      c2w_at_ready = true;
-      bx_pc_system.kill_bochs_request = 1;
-      BX_CPU(0)->async_event = 1;
-      return;
-    }
-    c2w_stdin_open = true;
-    return;
-  }
-  c2w_exit_code = value & 0xff;
-  bx_pc_system.kill_bochs_request = 1;
-  BX_CPU(0)->async_event = 1;
-}
+// ---------------------------------------------------------------- boot to the ready point
+static const Options *boot_opts;
 
 // Called by our patch of bx_begin_simulation once the hardware is initialised.
 extern "C" int c2w_begin(void)
 {
-  static int dummy;
-  DEV_register_ioread_handler(&dummy, ctl_port_read, EXIT_PORT, "c2w exit", 1);
-  DEV_register_iowrite_handler(&dummy, ctl_port_write, EXIT_PORT, "c2w exit", 1);
-  DEV_register_ioread_handler(&dummy, ctl_port_read, STDIN_PORT, "c2w stdin", 1);
-  DEV_register_iowrite_handler(&dummy, ctl_port_write, STDIN_PORT, "c2w stdin", 1);
-  if (!opt_kernel.empty()) load_linux();
+  // every log object exists now: keep them all quiet but for panics (stderr is the guest's)
+  for (int level : {LOGLEV_DEBUG, LOGLEV_INFO, LOGLEV_ERROR}) io->set_log_action(level, ACT_IGNORE);
+  c2w_virtio_init();
+  std::string cmdline = boot_opts->append + " " + c2w_virtio_kernel_params();
+  c2w_linux_boot(boot_opts->kernel, boot_opts->initrd, cmdline, boot_opts->mem);
   c2w_run_cpu();
-  if (c2w_snapshotting && c2w_at_ready) return 0;
-  fflush(stdout);
-  fflush(stderr);
-  // _exit: Bochs' exit handlers print a banner on stdout, which belongs to the guest
-  _exit(c2w_exit_code >= 0 ? c2w_exit_code : 125);
   return 0;
 }
 
 // Called by our patch of the CPU reset path: a guest reset (reboot, triple fault) ends us.
 extern "C" void c2w_guest_reset(void)
 {
-  if (c2w_exit_code < 0) c2w_exit_code = 125;
-  bx_pc_system.kill_bochs_request = 1;
-  BX_CPU(0)->async_event = 1;
+  c2w_reset = true;
+  c2w_stop_cpu();
 }
 
 // Bochs' configuration interface would answer the simulator's events; we have none.
@@ -273,52 +205,33 @@ static BxEvent *c2w_notify(void *, BxEvent *event)
   return event;
 }
 
-static void parse_args(int argc, char *argv[])
+static void boot(const Options &o)
 {
-  for (int i = 1; i < argc; i++) {
-    std::string a = argv[i];
-    auto val = [&](void) -> std::string {
-      if (i + 1 >= argc) die("%s needs a value", a.c_str());
-      return argv[++i];
-    };
-    if (a == "--kernel") opt_kernel = val();
-    else if (a == "--initrd") opt_initrd = val();
-    else if (a == "--append") opt_append = val();
-    else if (a == "--mem") opt_mem = (unsigned) strtoul(val().c_str(), NULL, 10);
-    else if (a == "--ips") opt_ips = strtoul(val().c_str(), NULL, 10);
-    else if (a == "--bochsrc-line") opt_lines.push_back(val());
-    else die("unknown option %s", a.c_str());
-  }
-  if (opt_mem < 64 || opt_mem > 3072) die("--mem %s: must be 64..3072 (MiB)", std::to_string(opt_mem).c_str());
-}
-
-static void start_bochs(void)
-{
-
   char buf[256];
   std::vector<std::string> lines = {
+    // first, so that parsing the rest logs nothing
+    "info: action=ignore",
+    "debug: action=ignore",
+    "error: action=ignore",
+    "panic: action=fatal",
+    "log: -",
+    "logprefix: bochs %t%e%d",
     "display_library: nogui",
     "cpu: model=corei7_haswell_4770, count=1, reset_on_triple_fault=1",
     "pci: enabled=1, chipset=i440fx",
     "clock: sync=none, time0=local",
-    "log: -",
-    "logprefix: bochs %t%e%d",
-    "panic: action=fatal",
-    "error: action=ignore",
-    "info: action=ignore",
-    "debug: action=ignore",
-    "com1: enabled=1, mode=term, dev=stdio",
+    "com1: enabled=0",
     "vga: extension=none",
     "romimage: file=none",
     "vgaromimage: file=none",
     "keyboard: type=mf",
     "mouse: enabled=0",
   };
-  snprintf(buf, sizeof(buf), "memory: guest=%u, host=%u", opt_mem, opt_mem);
+  snprintf(buf, sizeof(buf), "memory: guest=%u, host=%u", o.mem, o.mem);
   lines.push_back(buf);
-  snprintf(buf, sizeof(buf), "cpu: ips=%lu", opt_ips);
+  snprintf(buf, sizeof(buf), "cpu: ips=%lu", o.ips);
   lines.push_back(buf);
-  for (auto &l : opt_lines) lines.push_back(l);
+  for (auto &l : o.lines) lines.push_back(l);
 
   std::vector<char *> bargv;
   bargv.push_back((char *) "bochs");
@@ -327,61 +240,126 @@ static void start_bochs(void)
   for (auto &l : lines) bargv.push_back((char *) l.c_str());
   bargv.push_back(NULL);
 
+  boot_opts = &o;
   bx_init_siminterface();
   SIM->set_notify_callback(c2w_notify, NULL);
-  if (bx_init_main((int) bargv.size() - 1, bargv.data()) < 0) die("%s", "bad configuration");
+  // quiet from the start: stderr belongs to the guest
+  for (int level : {LOGLEV_DEBUG, LOGLEV_INFO, LOGLEV_ERROR}) {
+    SIM->set_default_log_action(level, ACT_IGNORE);
+    io->set_log_action(level, ACT_IGNORE);
+  }
+  if (bx_init_main((int) bargv.size() - 1, bargv.data()) < 0) die("bad configuration");
   bx_begin_simulation(0, NULL);
+  boot_opts = NULL;
+  if (!c2w_virtio_ready()) {
+    int code = c2w_virtio_exit_code();
+    die(c2w_reset ? "the guest reset before its ready point"
+                  : "the guest stopped before its ready point (status " + std::to_string(code) + ")");
+  }
+  c2w_booted = true;
 }
 
-int main(int argc, char *argv[])
+// ---------------------------------------------------------------- run the container
+static Bit8u c2w_footer[C2W_BUNDLE_FOOTER_LEN];
+
+static int run(const Options &o)
 {
-  parse_args(argc, argv);
-  start_bochs();
-  return 125;
+  std::vector<char *> dirs;
+  for (auto &d : o.dirs) dirs.push_back((char *) d.c_str());
+  host_reopen((int) dirs.size(), dirs.data());
+  C2wBundle b;
+  c2w_bundle_parse(&b, c2w_footer);
+  uint64_t disk_size = 0;
+  C2wDiskRead read = NULL;
+  if (c2w_bundle_disk(&b, o.disk.empty() ? NULL : o.disk.c_str(), &disk_size, &read)) return 125;
+  if (disk_size) c2w_virtio_set_disk(disk_size, read);
+
+  std::vector<char *> args, env;
+  for (auto &a : o.args) args.push_back((char *) a.c_str());
+  for (auto &e : o.env) env.push_back((char *) e.c_str());
+  env.push_back(NULL);
+  size_t len = 0;
+  uint8_t *msg = c2w_run_config(b.present ? (const uint8_t *) (uintptr_t) b.config_off : NULL,
+                                (size_t) b.config_len, (int) args.size(), args.data(), env.data(),
+                                disk_size, &len);
+  if (!msg) return 125;
+  c2w_virtio_send_ctl(msg, len);
+  free(msg);
+  c2w_virtio_enable_stdin(host_stdin_isatty() != 0);
+  c2w_stdin_open = true;
+  c2w_run_cpu();
+  int code = c2w_virtio_exit_code();
+  return code >= 0 ? code : 125;
+}
+
+[[noreturn]] static void finish(int code)
+{
+  fflush(stdout);
+  fflush(stderr);
+  // _exit: Bochs' exit handlers print a banner on stdout, which belongs to the guest
+  _exit(code);
 }
 
 #if defined(__wasi__)
-// ---------------------------------------------------------------- Wizer pre-boot
-// `wizer.initialize` boots the guest up to its ready point (the guest's first write to port
-// 0xf5) and returns; Wizer snapshots linear memory and globals. The snapshot's entry point is
-// c2w_resume (wizer -r _start=c2w_resume): it must not run the C++ constructors again.
-// Boot arguments at initialize time come from the environment (wizer --inherit-env true):
-// C2W_BOCHS_ARGS, the usual options separated by newlines.
-extern "C" void __wasm_call_ctors(void);
+extern char **environ;
 
+// In a pre-booted module every argument is the container's and the environment comes from
+// the runtime; a bare bochs.wasm takes the options above.
+int main(int argc, char *argv[])
+{
+  Options o;
+  if (!c2w_booted) {
+    o = parse_args(argc, argv);
+    boot(o);
+  } else {
+    for (int i = 1; i < argc; i++) o.args.push_back(argv[i]);
+  }
+  for (char **e = environ; e && *e; e++) o.env.push_back(*e);
+  finish(run(o));
+}
+#else
+int main(int argc, char *argv[])
+{
+  Options o = parse_args(argc, argv);
+  boot(o);
+  finish(run(o));
+}
+#endif
+
+#if defined(__wasi__)
+// ---------------------------------------------------------------- Wizer pre-boot
+extern "C" void __wasm_call_ctors(void);
+extern "C" int __main_void(void);
+extern "C" void __wasilibc_initialize_environ(void);
+extern "C" void __wasilibc_deinitialize_environ(void);
+
+// the footer is the last 64 bytes of the module's initial memory: read it before anything
+// can grow memory (a constructor for a bare module, first thing in c2w_resume for a snapshot)
+static void read_footer(void)
+{
+  uintptr_t end = (uintptr_t) __builtin_wasm_memory_size(0) * 65536u;
+  memcpy(c2w_footer, (const void *) (end - C2W_BUNDLE_FOOTER_LEN), C2W_BUNDLE_FOOTER_LEN);
+}
+__attribute__((constructor(101))) static void read_footer_at_start(void) { read_footer(); }
+
+// Boots the guest from the /boot preopen (kernel/build/x86_64) up to its ready point.
 __attribute__((export_name("wizer.initialize"))) void c2w_wizer_initialize(void)
 {
   __wasm_call_ctors();
-  std::vector<std::string> words;
-  const char *env = getenv("C2W_BOCHS_ARGS");
-  std::string all = env ? env : "";
-  size_t pos = 0;
-  while (pos <= all.size()) {
-    size_t nl = all.find('\n', pos);
-    if (nl == std::string::npos) nl = all.size();
-    if (nl > pos) words.push_back(all.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  std::vector<char *> argv;
-  argv.push_back((char *) "bochs");
-  for (auto &w : words) argv.push_back((char *) w.c_str());
-  argv.push_back(NULL);
-  parse_args((int) argv.size() - 1, argv.data());
-  c2w_snapshotting = true;
-  start_bochs();
-  if (!c2w_at_ready) die("%s", "the guest stopped before its ready point");
-  c2w_snapshotting = false;
+  static Options o;
+  char *argv[] = {(char *) "bochs", NULL};
+  o = parse_args(1, argv);
+  boot(o);
 }
 
+// _start of the snapshot: the constructors already ran at snapshot time.
 __attribute__((export_name("c2w_resume"))) void c2w_resume(void)
 {
-  if (!c2w_at_ready) die("%s", "c2w_resume: this module was not pre-booted");
-  // the guest reached its ready point when it opened its console for input
-  c2w_stdin_open = true;
-  bx_pc_system.kill_bochs_request = 0;
-  c2w_run_cpu();
-  fflush(stdout);
-  fflush(stderr);
-  _exit(c2w_exit_code >= 0 ? c2w_exit_code : 125);
+  read_footer();
+  if (!c2w_booted) die("c2w_resume: this module was not pre-booted");
+  // the snapshot's environment is the build machine's: take the runtime's
+  __wasilibc_deinitialize_environ();
+  __wasilibc_initialize_environ();
+  finish(__main_void());
 }
 #endif

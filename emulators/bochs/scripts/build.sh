@@ -47,9 +47,19 @@ if [ "$(cat "$work/.source")" != "$src" ]; then
   echo "$src" > "$work/.source"
 fi
 cd "$work"
-$CXX $CXXFLAGS -I. -Iinstrument/stubs -c "$here/host/c2w_host.cc" -o c2w_host.o
+# our host layer (host/*.cc) and the shared C device library and host layer
+objs=()
+mkdir -p c2w
+for f in "$here"/host/*.cc; do
+  o="c2w/$(basename "$f" .cc).o"; objs+=("$o")
+  $CXX $CXXFLAGS -I. -Iinstrument/stubs -I"$here/../devices" -I"$here/../host" -c "$f" -o "$o"
+done
+for f in $(ls $here/../devices/*.c $here/../host/*.c); do
+  o="c2w/$(basename "$f" .c).o"; objs+=("$o")
+  $CC $CFLAGS -std=gnu11 -I"$here/../devices" -I"$here/../host" -c "$f" -o "$o"
+done
 rm -f bochs
-make -j"$jobs" bochs LIBTOOL="$here/scripts/libtool-shim" EXTRA_LINK_OPTS="c2w_host.o" \
+make -j"$jobs" bochs LIBTOOL="$here/scripts/libtool-shim" EXTRA_LINK_OPTS="${objs[*]}" \
   LDFLAGS="${LDFLAGS:-}" LIBS="${LIBS:-}" > make.log 2>&1 \
   || { grep -B2 -A12 -m3 -E 'error|Error' make.log >&2; echo "build.sh: make failed ($work/make.log)" >&2; exit 1; }
 mkdir -p "$out"
