@@ -258,6 +258,7 @@ function readDirect(
     throw new FsImageError(`${JSON.stringify(inode.path)}: cannot open ${JSON.stringify(file)}`);
   }
   try {
+    if (data.readWhole(inode, fd, offset, whole, fullLen, tail)) return;
     const n = data.readFrom(fd, offset, fullLen);
     if (n < fullLen) throw changedSize(inode, n);
     let got = fullLen;
@@ -311,9 +312,47 @@ class DataWriter {
     }
     return got;
   }
+  /**
+   * Files that fit in the buffer: one read of the whole range (plus one byte, to see a file
+   * that grew) straight into the buffer; the tail is copied out. False when the file is too big.
+   */
+  readWhole(
+    inode: Inode,
+    fd: number,
+    offset: number,
+    whole: boolean,
+    fullLen: number,
+    tail: Uint8Array | undefined,
+  ): boolean {
+    const size = inode.size;
+    const want = size + (whole ? 1 : 0);
+    if (want + BLK > this.buf.length) return false;
+    if (this.pos + fullLen > this.limit) this.tooBig();
+    if (this.len + want + BLK > this.buf.length) this.flush();
+    let got = 0;
+    while (got < want) {
+      const ask = want - got;
+      const r = readSync(fd, this.buf, this.len + got, ask, offset + got);
+      got += r;
+      // A short read that reaches the declared size is the end of the file.
+      if (r === 0 || (r < ask && got >= size)) break;
+    }
+    if (got !== size) throw changedSize(inode, got > size ? 'more' : got);
+    if (tail) tail.set(this.buf.subarray(this.len + fullLen, this.len + size));
+    this.len += fullLen;
+    this.pos += fullLen;
+    return true;
+  }
+  /** Zero-fills up to the next block boundary. */
   pad() {
     const r = this.pos % BLK;
-    if (r) this.write(new Uint8Array(BLK - r));
+    if (!r) return;
+    const n = BLK - r;
+    if (this.pos + n > this.limit) this.tooBig();
+    if (this.len + n > this.buf.length) this.flush();
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+    this.pos += n;
   }
   get block(): number {
     return this.pos / BLK;
@@ -327,60 +366,72 @@ class DataWriter {
   }
 }
 
-/** Buffers metadata blocks until every record placed in them is written. */
+/** Metadata blocks per slab: a slab is written (one write) once every record in it is. */
+const SLAB_BLOCKS = 256;
+
+/** Buffers the metadata area in slabs until every record placed in them is written. */
 class MetaWriter {
-  private bufs = new Map<number, Buffer>();
-  pending = new Map<number, number>();
+  private slabs = new Map<number, Buffer>();
+  /** Records not yet written, per slab. */
+  private pending: number[] = [];
   constructor(
     private fd: number,
     private prefix: Uint8Array,
+    /** End of the metadata area (bytes). */
+    private end: number,
   ) {}
-  reserve(off: number, size: number) {
-    for (let b = Math.floor(off / BLK); b <= Math.floor((off + size - 1) / BLK); b++) {
-      this.pending.set(b, (this.pending.get(b) ?? 0) + 1);
-    }
+  private each(off: number, size: number, fn: (slab: number) => void) {
+    const last = Math.floor((off + size - 1) / (BLK * SLAB_BLOCKS));
+    for (let s = Math.floor(off / (BLK * SLAB_BLOCKS)); s <= last; s++) fn(s);
   }
-  private block(b: number): Buffer {
-    let buf = this.bufs.get(b);
+  reserve(off: number, size: number) {
+    this.each(off, size, (s) => {
+      this.pending[s] = (this.pending[s] ?? 0) + 1;
+    });
+  }
+  private slab(s: number): Buffer {
+    let buf = this.slabs.get(s);
     if (!buf) {
-      buf = Buffer.alloc(BLK);
-      if (b * BLK < this.prefix.length) {
-        buf.set(this.prefix.subarray(b * BLK, Math.min((b + 1) * BLK, this.prefix.length)));
-      }
-      this.bufs.set(b, buf);
+      const start = s * BLK * SLAB_BLOCKS;
+      buf = Buffer.alloc(Math.min(BLK * SLAB_BLOCKS, this.end - start));
+      if (start < this.prefix.length) buf.set(this.prefix.subarray(start, start + buf.length));
+      this.slabs.set(s, buf);
     }
     return buf;
   }
-  /** The bytes of a record within one block, to fill in place; `release` it when done. */
+  /** The bytes of a record of at most one block, to fill in place; `release` it when done. */
   view(off: number, size: number): Buffer {
-    const b = Math.floor(off / BLK);
-    return this.block(b).subarray(off - b * BLK, off - b * BLK + size);
+    const s = Math.floor(off / (BLK * SLAB_BLOCKS));
+    const o = off - s * BLK * SLAB_BLOCKS;
+    return this.slab(s).subarray(o, o + size);
   }
   release(off: number, size: number) {
-    for (let b = Math.floor(off / BLK); b <= Math.floor((off + size - 1) / BLK); b++) {
-      const left = (this.pending.get(b) ?? 1) - 1;
-      this.pending.set(b, left);
-      if (left === 0) {
-        const buf = this.bufs.get(b);
-        if (buf) writeSync(this.fd, buf, 0, BLK, b * BLK);
-        this.bufs.delete(b);
-      }
-    }
+    this.each(off, size, (s) => {
+      const left = (this.pending[s] ?? 1) - 1;
+      this.pending[s] = left;
+      if (left === 0) this.flush(s);
+    });
+  }
+  private flush(s: number) {
+    const buf = this.slab(s);
+    writeSync(this.fd, buf, 0, buf.length, s * BLK * SLAB_BLOCKS);
+    this.slabs.delete(s);
+    this.pending[s] = -1;
   }
   write(off: number, data: Uint8Array) {
     let o = 0;
     while (o < data.length) {
-      const b = Math.floor((off + o) / BLK);
-      const bo = (off + o) % BLK;
-      const n = Math.min(BLK - bo, data.length - o);
-      this.block(b).set(data.subarray(o, o + n), bo);
+      const n = Math.min(BLK - ((off + o) % BLK), data.length - o);
+      this.view(off + o, n).set(data.subarray(o, o + n));
       o += n;
     }
     this.release(off, data.length);
   }
+  /** Writes the slabs no record was placed in (the superblock's, when the tree is empty). */
   finish() {
-    for (const [b, buf] of this.bufs) writeSync(this.fd, buf, 0, BLK, b * BLK);
-    this.bufs.clear();
+    for (let s = 0; s * BLK * SLAB_BLOCKS < this.end; s++) {
+      if (this.pending[s] !== -1) this.flush(s);
+    }
   }
 }
 
@@ -587,8 +638,7 @@ export async function writeErofs(
   const fd = createOutput(openSync, tmp, outPath);
   let ok = false;
   try {
-    writeSync(fd, prefix, 0, prefix.length, 0);
-    const meta = new MetaWriter(fd, prefix);
+    const meta = new MetaWriter(fd, prefix, metaBlocks * BLK);
     for (const p of plans) meta.reserve(p.off, p.recordSize);
     const data = new DataWriter(fd, metaBlocks * BLK, limit);
 

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   type BigIntStats,
   closeSync,
@@ -65,25 +65,27 @@ function unescapeGetfattr(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
+const GETFATTR_ARGS = ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names'];
+
 /** All xattrs under `dir` (absolute host path -> name -> value), via one `getfattr` run. */
 export function readXattrs(dir: string): Map<string, Map<string, Uint8Array>> | undefined {
   let out: string;
   try {
-    out = execFileSync(
-      'getfattr',
-      ['-R', '-P', '-h', '-d', '-m', '-', '-e', 'hex', '--absolute-names', dir],
-      {
-        encoding: 'utf8',
-        maxBuffer: 1 << 30,
-        stdio: ['ignore', 'pipe', 'ignore'],
-      },
-    );
+    out = execFileSync('getfattr', [...GETFATTR_ARGS, dir], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 30,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
   } catch (e) {
     const err = e as { code?: string; stdout?: string };
     if (err.code === 'ENOENT') return undefined;
     // getfattr exits non-zero when some file has no readable xattrs; its output is still valid.
     out = err.stdout ?? '';
   }
+  return parseGetfattr(out);
+}
+
+function parseGetfattr(out: string): Map<string, Map<string, Uint8Array>> {
   const result = new Map<string, Map<string, Uint8Array>>();
   let cur: Map<string, Uint8Array> | undefined;
   for (const line of out.split('\n')) {
@@ -195,22 +197,51 @@ const FIND_TYPES: Record<string, FsEntry['type']> = {
 };
 const FIND_FIELDS = 10;
 
+const FIND_FORMAT = '%y\\0%m\\0%U\\0%G\\0%s\\0%T@\\0%D:%i\\0%n\\0%P\\0%l\\0';
+const NO_GETFATTR = 'c2w: no getfattr';
+// $1: run getfattr (1/0), $2: run find (1/0), $3: the directory. getfattr writes to fd 3.
+const SCAN_SCRIPT = `
+if [ "$1" = 1 ]; then
+  if command -v getfattr >/dev/null 2>&1; then
+    getfattr ${GETFATTR_ARGS.join(' ')} "$3" >&3 2>/dev/null &
+  else
+    echo '${NO_GETFATTR}' >&3
+  fi
+fi
+s=0
+if [ "$2" = 1 ]; then find "$3" -printf '${FIND_FORMAT}' || s=$?; fi
+wait
+exit $s`;
+
 /**
- * The fast walk: one GNU `find -printf` run lists every entry's metadata (a few times cheaper
- * than an lstat call per entry from Node). Devices (rdev) and pre-1970 mtimes are completed with
- * lstat. Returns undefined when find cannot do it (not GNU find).
+ * One shell runs GNU `find -printf` (every entry's metadata, a few times cheaper than an lstat
+ * call per entry from Node) and `getfattr` side by side. `find` is undefined when it failed
+ * (not GNU find); `xattrs` when getfattr was not wanted or is not installed. Undefined when no
+ * shell runs.
  */
-function scanFind(dir: string): Scanned[] | undefined {
-  let raw: Buffer;
-  try {
-    raw = execFileSync(
-      'find',
-      [dir, '-printf', '%y\\0%m\\0%U\\0%G\\0%s\\0%T@\\0%D:%i\\0%n\\0%P\\0%l\\0'],
-      { maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-  } catch {
-    return undefined;
-  }
+function scanHost(
+  dir: string,
+  wantXattrs: boolean,
+  wantFind: boolean,
+): { find?: Buffer; xattrs?: Map<string, Map<string, Uint8Array>> } | undefined {
+  const r = spawnSync(
+    'sh',
+    ['-c', SCAN_SCRIPT, 'sh', wantXattrs ? '1' : '0', wantFind ? '1' : '0', dir],
+    { stdio: ['ignore', 'pipe', 'ignore', 'pipe'], maxBuffer: 1 << 30 },
+  );
+  if (r.error || r.signal) return undefined;
+  const out: { find?: Buffer; xattrs?: Map<string, Map<string, Uint8Array>> } = {};
+  if (wantFind && r.status === 0) out.find = r.output[1] as Buffer;
+  const x = (r.output[3] as Buffer).toString('utf8');
+  if (wantXattrs && !x.startsWith(NO_GETFATTR)) out.xattrs = parseGetfattr(x);
+  return out;
+}
+
+/**
+ * Parses `find -printf FIND_FORMAT` output. Devices (rdev) and pre-1970 mtimes are completed
+ * with lstat.
+ */
+function parseFind(dir: string, raw: Buffer): Scanned[] | undefined {
   const f = raw.toString('utf8').split('\0');
   const out: Scanned[] = [];
   for (let i = 0; i + FIND_FIELDS <= f.length; i += FIND_FIELDS) {
@@ -258,11 +289,14 @@ export function treeFromDirectory(
     throw new FsImageError(`${JSON.stringify(dir)}: cannot read directory`);
   }
   if (!rootSt.isDirectory()) throw new FsImageError(`${JSON.stringify(dir)}: not a directory`);
-  const xattrs = options.xattrs === false ? undefined : readXattrs(dir);
+  const wantXattrs = options.xattrs !== false;
+  const wantFind = options.walk !== 'lstat';
+  const host = scanHost(dir, wantXattrs, wantFind);
+  const xattrs = host ? host.xattrs : wantXattrs ? readXattrs(dir) : undefined;
   if (options.xattrs === true && !xattrs) {
     throw new FsImageError('getfattr (Debian package attr) is needed to read xattrs');
   }
-  const scanned = (options.walk !== 'lstat' && scanFind(dir)) || scanLstat(dir, rootSt);
+  const scanned = (host?.find && parseFind(dir, host.find)) || scanLstat(dir, rootSt);
   const tree = new Map<string, FsEntry>();
   const links = new Map<string, string>();
   for (const r of scanned) {
