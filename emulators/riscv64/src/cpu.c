@@ -3,6 +3,7 @@
  * from a cached host pointer to the current code page. */
 #include "cpu.h"
 #include "softfp.h"
+#include <stdlib.h>
 #include <string.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -73,14 +74,75 @@ void rv_init(RVCPU *s, uint8_t *ram, uint64_t ram_base, uint64_t ram_size) {
             (1 << 20);
   s->mstatus = (2ULL << 32) | (2ULL << 34);
   s->load_res = ~0ULL;
+  s->dc = calloc(DC_SLOTS, sizeof(RVDPage));
+  for (int i = 0; i < DC_SLOTS; i++) s->dc[i].ppn = ~0ULL;
   rv_tlb_flush(s);
   update_sets(s);
 }
 
-uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
+static uint8_t *phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
   if (pa >= s->ram_base && pa - s->ram_base <= s->ram_size && len <= s->ram_size - (pa - s->ram_base))
     return s->ram + (pa - s->ram_base);
   return NULL;
+}
+
+/* ---- decoded-instruction cache (see cpu.h) ---- */
+/* DC_WAYS-way set associative: the set of a page is its number modulo the number of sets */
+#define DC_WAYS 4 /* unrolled in OP_NEWPC */
+#define DC_SET(s, ppn) (&(s)->dc[((ppn) & (DC_SLOTS / DC_WAYS - 1)) * DC_WAYS])
+
+static inline void dc_drop(RVCPU *s, uint64_t ppn) {
+  RVDPage *pg = DC_SET(s, ppn);
+  for (int w = 0; w < DC_WAYS; w++)
+    if (pg[w].ppn == ppn) {
+      pg[w].ppn = ~0ULL;
+      s->dc_dirty = 1;
+    }
+}
+
+static void dc_drop_range(RVCPU *s, uint64_t off, uint64_t len) {
+  if (!len) return;
+  uint64_t first = off >> 12, last = (off + len - 1) >> 12;
+  if (last - first < DC_SLOTS) {
+    for (uint64_t p = first; p <= last; p++) dc_drop(s, p);
+    return;
+  }
+  for (int i = 0; i < DC_SLOTS; i++) {
+    RVDPage *pg = &s->dc[i];
+    if (pg->ppn != ~0ULL && pg->ppn >= first && pg->ppn <= last) {
+      pg->ppn = ~0ULL;
+      s->dc_dirty = 1;
+    }
+  }
+}
+
+/* make a slot hold page ppn; keeps "no cached page is in the write TLB" */
+static __attribute__((noinline)) RVDPage *dc_fill(RVCPU *s, uint64_t ppn) {
+  RVDPage *set = DC_SET(s, ppn), *pg = set;
+  for (int w = 0; w < DC_WAYS; w++) {
+    if (set[w].ppn == ~0ULL) {
+      pg = &set[w];
+      break;
+    }
+    if (set[w].stamp < pg->stamp) pg = &set[w]; /* least recently entered */
+  }
+  memset(pg->e, 0, sizeof(pg->e));
+  pg->e[2048].op = 2; /* OP_PAGEEND */
+  pg->ppn = ppn;
+  s->dc_fills++;
+  uint64_t host = (uint64_t)(uintptr_t)(s->ram + (ppn << 12));
+  for (int k = 0; k < TLB_SETS; k++)
+    for (int i = 0; i < TLB_SIZE; i++) {
+      TLBEntry *e = &s->tlb_w[k][i];
+      if (e->tag + e->addend == host) e->tag = ~0ULL;
+    }
+  return pg;
+}
+
+uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
+  uint8_t *p = phys_ptr(s, pa, len);
+  if (p) dc_drop_range(s, pa - s->ram_base, len);
+  return p;
 }
 
 /* ---- address translation ---- */
@@ -106,7 +168,7 @@ static int translate(RVCPU *s, uint64_t va, int acc, int priv, uint64_t *pa) {
   uint64_t a = (s->satp & ((1ULL << 44) - 1)) << 12;
   for (int i = levels - 1; i >= 0; i--) {
     uint64_t pte_addr = a + (((va >> (12 + 9 * i)) & 511) << 3);
-    uint8_t *pp = rv_phys_ptr(s, pte_addr, 8);
+    uint8_t *pp = phys_ptr(s, pte_addr, 8);
     if (!pp) return access_cause(acc);
     uint64_t pte = ld64h(pp);
     if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte >> 54)) return fault_cause(acc);
@@ -120,7 +182,10 @@ static int translate(RVCPU *s, uint64_t va, int acc, int priv, uint64_t *pa) {
       if (acc == ACC_X && !(pte & PTE_X)) return fault_cause(acc);
       if (i > 0 && (ppn & ((1ULL << (9 * i)) - 1))) return fault_cause(acc);
       uint64_t npte = pte | PTE_A | (acc == ACC_W ? PTE_D : 0);
-      if (npte != pte) st64h(pp, npte);
+      if (npte != pte) {
+        st64h(pp, npte);
+        dc_drop(s, (pte_addr - s->ram_base) >> 12);
+      }
       uint64_t pgmask = (1ULL << (12 + 9 * i)) - 1;
       *pa = ((ppn << 12) & ~pgmask) | (va & pgmask);
       return 0;
@@ -137,11 +202,12 @@ static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa
   int c = translate(s, va, acc, priv, &pa);
   if (c) return c;
   *pa_out = pa;
-  uint8_t *h = rv_phys_ptr(s, pa & ~0xfffULL, 4096);
+  uint8_t *h = phys_ptr(s, pa & ~0xfffULL, 4096);
   if (!h) {
     *host = NULL;
     return 0;
   }
+  if (acc == ACC_W) dc_drop(s, (pa - s->ram_base) >> 12);
   int set = acc == ACC_X ? s->cset : s->dset;
   TLBEntry *e = acc == ACC_X ? s->tlb_x[set] : acc == ACC_W ? s->tlb_w[set] : s->tlb_r[set];
   e += (va >> 12) & (TLB_SIZE - 1);
@@ -688,54 +754,336 @@ exception:
   return (int)cause;
 }
 
-/* ---- the interpreter ---- */
+/* ---- decoder: one guest instruction -> RVDInsn (a pure function of its bits) ---- */
+enum {
+  OP_UNDEC = 0, OP_NEWPC = 1, OP_PAGEEND = 2, OP_ILLEGAL, OP_LI, OP_AUIPC, OP_JAL, OP_JALR,
+  OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
+  OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD,
+  OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
+  OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
+  OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
+  OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
+  OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
+  OP_FENCE, OP_AMO, OP_SYSTEM, OP_EBREAK, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_FP,
+};
+
+static inline void dset(RVDInsn *d, int op, unsigned rd, unsigned rs1, unsigned rs2, int32_t imm) {
+  d->op = (uint8_t)op;
+  d->rd = (uint8_t)rd;
+  d->rs1 = (uint8_t)rs1;
+  d->rs2 = (uint8_t)rs2;
+  d->imm = imm;
+}
+
+static void decode32(uint32_t insn, RVDInsn *d) {
+  unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
+  unsigned f3 = (insn >> 12) & 7, f7 = insn >> 25;
+  int32_t immi = (int32_t)insn >> 20;
+  int op = OP_ILLEGAL;
+  int32_t imm = immi;
+  switch (insn & 0x7f) {
+  case 0x37: op = OP_LI; imm = (int32_t)(insn & 0xfffff000); break;
+  case 0x17: op = OP_AUIPC; imm = (int32_t)(insn & 0xfffff000); break;
+  case 0x6f:
+    op = OP_JAL;
+    imm = ((int32_t)insn >> 31 << 20) | (int32_t)(insn & 0xff000) | (int32_t)((insn >> 9) & 0x800) |
+          (int32_t)((insn >> 20) & 0x7fe);
+    break;
+  case 0x67: if (!f3) op = OP_JALR; break;
+  case 0x63: {
+    static const uint8_t ops[8] = {OP_BEQ, OP_BNE, OP_ILLEGAL, OP_ILLEGAL, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU};
+    op = ops[f3];
+    imm = ((int32_t)insn >> 31 << 12) | (int32_t)((insn << 4) & 0x800) | (int32_t)((insn >> 20) & 0x7e0) |
+          (int32_t)((insn >> 7) & 0x1e);
+    break;
+  }
+  case 0x03: {
+    static const uint8_t ops[8] = {OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_ILLEGAL};
+    op = ops[f3];
+    break;
+  }
+  case 0x23:
+    if (f3 <= 3) op = OP_SB + (int)f3;
+    imm = ((int32_t)insn >> 25 << 5) | (int32_t)rd;
+    rd = 0;
+    break;
+  case 0x13:
+    switch (f3) {
+    case 0: op = OP_ADDI; break;
+    case 1: if ((insn >> 26) == 0) { op = OP_SLLI; imm &= 63; } break;
+    case 2: op = OP_SLTI; break;
+    case 3: op = OP_SLTIU; break;
+    case 4: op = OP_XORI; break;
+    case 5:
+      if ((insn >> 26) == 0) op = OP_SRLI;
+      else if ((insn >> 26) == 0x10) op = OP_SRAI;
+      imm &= 63;
+      break;
+    case 6: op = OP_ORI; break;
+    default: op = OP_ANDI; break;
+    }
+    break;
+  case 0x1b:
+    if (f3 == 0) op = OP_ADDIW;
+    else if (f3 == 1 && f7 == 0) op = OP_SLLIW;
+    else if (f3 == 5 && f7 == 0) op = OP_SRLIW;
+    else if (f3 == 5 && f7 == 0x20) op = OP_SRAIW;
+    if (f3) imm = (int32_t)rs2;
+    break;
+  case 0x33:
+    switch (f7 << 3 | f3) {
+    case 0x000: op = OP_ADD; break;
+    case 0x100: op = OP_SUB; break;
+    case 0x001: op = OP_SLL; break;
+    case 0x002: op = OP_SLT; break;
+    case 0x003: op = OP_SLTU; break;
+    case 0x004: op = OP_XOR; break;
+    case 0x005: op = OP_SRL; break;
+    case 0x105: op = OP_SRA; break;
+    case 0x006: op = OP_OR; break;
+    case 0x007: op = OP_AND; break;
+    case 0x008: op = OP_MUL; break;
+    case 0x009: op = OP_MULH; break;
+    case 0x00a: op = OP_MULHSU; break;
+    case 0x00b: op = OP_MULHU; break;
+    case 0x00c: op = OP_DIV; break;
+    case 0x00d: op = OP_DIVU; break;
+    case 0x00e: op = OP_REM; break;
+    case 0x00f: op = OP_REMU; break;
+    }
+    break;
+  case 0x3b:
+    switch (f7 << 3 | f3) {
+    case 0x000: op = OP_ADDW; break;
+    case 0x100: op = OP_SUBW; break;
+    case 0x001: op = OP_SLLW; break;
+    case 0x005: op = OP_SRLW; break;
+    case 0x105: op = OP_SRAW; break;
+    case 0x008: op = OP_MULW; break;
+    case 0x00c: op = OP_DIVW; break;
+    case 0x00d: op = OP_DIVUW; break;
+    case 0x00e: op = OP_REMW; break;
+    case 0x00f: op = OP_REMUW; break;
+    }
+    break;
+  case 0x0f: if (f3 <= 1) op = OP_FENCE; break;
+  case 0x2f: op = OP_AMO; break;
+  case 0x73: op = OP_SYSTEM; break;
+  case 0x07:
+    if (f3 == 2) op = OP_FLW;
+    else if (f3 == 3) op = OP_FLD;
+    break;
+  case 0x27:
+    if (f3 == 2) op = OP_FSW;
+    else if (f3 == 3) op = OP_FSD;
+    imm = ((int32_t)insn >> 25 << 5) | (int32_t)rd;
+    rd = 0;
+    break;
+  case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53: op = OP_FP; break;
+  }
+  dset(d, op, rd, rs1, rs2, imm);
+}
+
+static void decode16(uint32_t insn, RVDInsn *d) {
+  unsigned rdp = 8 + ((insn >> 2) & 7), rs1p = 8 + ((insn >> 7) & 7);
+  unsigned rd = (insn >> 7) & 31, rs2 = (insn >> 2) & 31;
+  int32_t imm6 = (int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
+  dset(d, OP_ILLEGAL, 0, 0, 0, 0);
+  switch (((insn >> 13) << 2) | (insn & 3)) {
+  case 0x00: { /* c.addi4spn */
+    uint32_t imm = ((insn >> 7) & 0x30) | ((insn >> 1) & 0x3c0) | ((insn >> 4) & 4) | ((insn >> 2) & 8);
+    if (imm) dset(d, OP_ADDI, rdp, 2, 0, (int32_t)imm);
+    break;
+  }
+  case 0x04: dset(d, OP_FLD, rdp, rs1p, 0, (int32_t)(((insn >> 7) & 0x38) | ((insn << 1) & 0xc0))); break;
+  case 0x08:
+    dset(d, OP_LW, rdp, rs1p, 0, (int32_t)(((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40)));
+    break;
+  case 0x0c: dset(d, OP_LD, rdp, rs1p, 0, (int32_t)(((insn >> 7) & 0x38) | ((insn << 1) & 0xc0))); break;
+  case 0x14: dset(d, OP_FSD, 0, rs1p, rdp, (int32_t)(((insn >> 7) & 0x38) | ((insn << 1) & 0xc0))); break;
+  case 0x18:
+    dset(d, OP_SW, 0, rs1p, rdp, (int32_t)(((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40)));
+    break;
+  case 0x1c: dset(d, OP_SD, 0, rs1p, rdp, (int32_t)(((insn >> 7) & 0x38) | ((insn << 1) & 0xc0))); break;
+  case 0x01: dset(d, OP_ADDI, rd, rd, 0, imm6); break;
+  case 0x05: if (rd) dset(d, OP_ADDIW, rd, rd, 0, imm6); break;
+  case 0x09: dset(d, OP_LI, rd, 0, 0, imm6); break;
+  case 0x0d:
+    if (rd == 2) { /* c.addi16sp */
+      uint32_t u = ((insn >> 3) & 0x200) | ((insn >> 2) & 0x10) | ((insn << 1) & 0x40) | ((insn << 4) & 0x180) |
+                   ((insn << 3) & 0x20);
+      int32_t imm = (int32_t)(u << 22) >> 22;
+      if (imm) dset(d, OP_ADDI, 2, 2, 0, imm);
+    } else { /* c.lui */
+      int32_t imm = (int32_t)((((insn << 5) & 0x20000) | ((insn << 10) & 0x1f000)) << 14) >> 14;
+      if (imm) dset(d, OP_LI, rd, 0, 0, imm);
+    }
+    break;
+  case 0x11: {
+    unsigned f2 = (insn >> 10) & 3;
+    int32_t sh = (int32_t)(((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f));
+    if (f2 == 0) dset(d, OP_SRLI, rs1p, rs1p, 0, sh);
+    else if (f2 == 1) dset(d, OP_SRAI, rs1p, rs1p, 0, sh);
+    else if (f2 == 2) dset(d, OP_ANDI, rs1p, rs1p, 0, imm6);
+    else {
+      static const uint8_t ops[8] = {OP_SUB, OP_XOR, OP_OR, OP_AND, OP_SUBW, OP_ADDW, OP_ILLEGAL, OP_ILLEGAL};
+      dset(d, ops[((insn >> 10) & 4) | ((insn >> 5) & 3)], rs1p, rs1p, rdp, 0);
+    }
+    break;
+  }
+  case 0x15: { /* c.j */
+    uint32_t u = ((insn >> 1) & 0x800) | ((insn >> 7) & 0x10) | ((insn >> 1) & 0x300) | ((insn << 2) & 0x400) |
+                 ((insn >> 1) & 0x40) | ((insn << 1) & 0x80) | ((insn >> 2) & 0xe) | ((insn << 3) & 0x20);
+    dset(d, OP_JAL, 0, 0, 0, (int32_t)(u << 20) >> 20);
+    break;
+  }
+  case 0x19: case 0x1d: { /* c.beqz, c.bnez */
+    uint32_t u = ((insn >> 4) & 0x100) | ((insn >> 7) & 0x18) | ((insn << 1) & 0xc0) | ((insn >> 2) & 6) |
+                 ((insn << 3) & 0x20);
+    dset(d, ((insn >> 13) & 1) ? OP_BNE : OP_BEQ, 0, rs1p, 0, (int32_t)(u << 23) >> 23);
+    break;
+  }
+  case 0x02: dset(d, OP_SLLI, rd, rd, 0, (int32_t)(((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f))); break;
+  case 0x06:
+    dset(d, OP_FLD, rd, 2, 0, (int32_t)(((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0)));
+    break;
+  case 0x0a:
+    if (rd)
+      dset(d, OP_LW, rd, 2, 0, (int32_t)(((insn >> 7) & 0x20) | ((insn >> 2) & 0x1c) | ((insn << 4) & 0xc0)));
+    break;
+  case 0x0e:
+    if (rd)
+      dset(d, OP_LD, rd, 2, 0, (int32_t)(((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0)));
+    break;
+  case 0x12:
+    if (!((insn >> 12) & 1)) {
+      if (rs2 == 0) {
+        if (rd) dset(d, OP_JALR, 0, rd, 0, 0); /* c.jr */
+      } else {
+        dset(d, OP_ADD, rd, 0, rs2, 0); /* c.mv */
+      }
+    } else if (rs2 == 0) {
+      if (rd == 0) dset(d, OP_EBREAK, 0, 0, 0, 0);
+      else dset(d, OP_JALR, 1, rd, 0, 0); /* c.jalr */
+    } else {
+      dset(d, OP_ADD, rd, rd, rs2, 0); /* c.add */
+    }
+    break;
+  case 0x16: dset(d, OP_FSD, 0, 2, rs2, (int32_t)(((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0))); break;
+  case 0x1a: dset(d, OP_SW, 0, 2, rs2, (int32_t)(((insn >> 7) & 0x3c) | ((insn >> 1) & 0xc0))); break;
+  case 0x1e: dset(d, OP_SD, 0, 2, rs2, (int32_t)(((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0))); break;
+  }
+}
+
+static void decode(uint32_t insn, RVDInsn *d) {
+  if ((insn & 3) == 3) {
+    decode32(insn, d);
+    d->len = 4;
+  } else {
+    decode16(insn, d);
+    d->len = 2;
+  }
+  d->raw = insn;
+}
+
+/* ---- the interpreter: dispatch on decoded entries ----
+ * Only s, d (the decoded entry to run), n (budget left) and the data TLB sets are live across
+ * instructions, so that the wasm engines keep them in registers. The guest pc is not kept: it
+ * is dc_vpage + (d - dc_base) / 8 (16-byte entries, one per halfword), computed when needed. */
+static RVDInsn newpc_insn = {.op = OP_NEWPC}; /* run from s->pc */
+
 int rv_run(RVCPU *s, int64_t budget) {
   uint64_t *const x = s->x;
-  uint64_t pc = s->pc;
   int64_t n = budget;
-  uint64_t cpage = ~0ULL; /* virtual page of the cached code pointer */
-  uint8_t *cbase = NULL;  /* host pointer to that page */
+  RVDInsn *d = &newpc_insn;
   uint64_t cause = 0, tval = 0;
-  int ret = RUN_BUDGET;
-  TLBEntry *tlbr, *tlbw;
-#define REFRESH_SETS() (tlbr = s->tlb_r[s->dset], tlbw = s->tlb_w[s->dset])
+  TLBEntry *tlbr = NULL, *tlbw = NULL;
 
   if (s->mip & s->mie) {
     s->wfi = 0;
-    if (rv_check_irq(s)) pc = s->pc;
+    rv_check_irq(s);
   }
   if (s->wfi) return RUN_WFI;
-  REFRESH_SETS();
+  s->run_budget = budget;
+  s->run_ret = RUN_BUDGET;
 
-  while (n > 0) {
-    uint32_t insn;
-    uint64_t npc;
-    uint32_t off = (uint32_t)(pc & 0xfff);
-    n--;
-    if (unlikely((pc & ~0xfffULL) != cpage)) {
-      TLBEntry *e = &s->tlb_x[s->cset][(pc >> 12) & (TLB_SIZE - 1)];
-      if (e->tag == (pc & ~0xfffULL)) {
-        cbase = (uint8_t *)(uintptr_t)((pc & ~0xfffULL) + e->addend);
-      } else {
-        uint8_t *h;
-        uint64_t pa;
-        int c = tlb_fill(s, pc, ACC_X, &h, &pa);
-        if (c || !h) {
-          cause = c ? (uint64_t)c : CAUSE_FETCH_ACCESS;
-          tval = pc;
-          goto exception;
-        }
-        cbase = h - off;
-      }
-      cpage = pc & ~0xfffULL;
-    }
-    insn = ld16h(cbase + off);
+#define PC() (s->dc_vpage + (((uintptr_t)d - s->dc_base) >> 3))
+/* the handlers end with `continue` (next instruction) or a jump to illegal/exception */
+#define NEXT()                \
+  {                           \
+    d += d->len >> 1;         \
+    continue;                 \
+  }
+#define JUMP(t)                                                       \
+  {                                                                   \
+    uint64_t t_ = (t);                                                \
+    if (likely((t_ & ~0xfffULL) == s->dc_jpage)) {                    \
+      d = (RVDInsn *)(s->dc_base + (uintptr_t)((t_ & 0xfff) << 3));   \
+    } else {                                                          \
+      s->pc = t_;                                                     \
+      d = &newpc_insn;                                                \
+    }                                                                 \
+    continue;                                                         \
+  }
+  /* continue at pc after anything that may have changed translation, privilege or cached code */
+#define RELOOKUP(p_)     \
+  {                      \
+    s->pc = (p_);        \
+    d = &newpc_insn;     \
+    continue;            \
+  }
+#define DIRTY_CHECK()                  \
+  if (unlikely(s->dc_dirty)) {         \
+    s->dc_dirty = 0;                   \
+    RELOOKUP(PC() + d->len);           \
+  }
+#define LOAD(type, size)                                  \
+  {                                                       \
+    uint64_t a = x[d->rs1] + (uint64_t)(int64_t)d->imm;   \
+    type t;                                               \
+    LOAD_FAST(type, size, a, t);                          \
+    x[d->rd] = (uint64_t)(int64_t)t;                      \
+    NEXT();                                               \
+  }
+#define STORE(type, size, v)                                                                     \
+  {                                                                                              \
+    uint64_t a = x[d->rs1] + (uint64_t)(int64_t)d->imm;                                          \
+    TLBEntry *e_ = &tlbw[(a >> 12) & (TLB_SIZE - 1)];                                            \
+    if (likely(e_->tag == (a & ~(uint64_t)(0xfff ^ (size - 1))))) {                              \
+      type t_ = (type)(v);                                                                       \
+      memcpy((void *)(uintptr_t)(a + e_->addend), &t_, size);                                    \
+      NEXT();                                                                                    \
+    }                                                                                            \
+    int c_ = store_slow(s, a, size, (uint64_t)(v), &tval);                                       \
+    if (c_) {                                                                                    \
+      cause = (uint64_t)c_;                                                                      \
+      goto exception;                                                                            \
+    }                                                                                            \
+    DIRTY_CHECK();                                                                               \
+    NEXT();                                                                                      \
+  }
+#define BRANCH(cond)                                     \
+  {                                                      \
+    if (cond) JUMP(PC() + (uint64_t)(int64_t)d->imm);    \
+    NEXT();                                              \
+  }
+#define RD x[d->rd]
+#define RS1 x[d->rs1]
+#define RS2 x[d->rs2]
+#define IMM ((uint64_t)(int64_t)d->imm)
+
+  for (;;) {
+  if (unlikely(n <= 0)) break;
+  n--;
+  x[0] = 0;
+  switch (d->op) {
+  case OP_UNDEC: {
+    uint32_t off = (uint32_t)(((uintptr_t)d - s->dc_base) >> 3);
+    uint32_t insn = ld16h(s->dc_host + off);
     if ((insn & 3) == 3) {
-      if (likely(off != 0xffe)) {
-        insn = ld32h(cbase + off);
-      } else {
-        /* instruction crosses a page */
-        uint64_t np = pc + 2;
+      if (unlikely(off == 0xffe)) {
+        /* crosses into the next page: decoded on every run, never cached */
+        uint64_t np = s->dc_vpage + 0x1000;
         uint8_t *h;
         uint64_t pa;
         TLBEntry *e = &s->tlb_x[s->cset][(np >> 12) & (TLB_SIZE - 1)];
@@ -749,521 +1097,321 @@ int rv_run(RVCPU *s, int64_t budget) {
             goto exception;
           }
         }
-        insn |= (uint32_t)ld16h(h) << 16;
+        RVDInsn *xi = s->dc_cross;
+        decode(insn | (uint32_t)ld16h(h) << 16, &xi[0]);
+        xi[1].op = xi[2].op = OP_PAGEEND;
+        /* PC() of xi[k] is dc_vpage + 0xffe + 2k; jumps go through OP_NEWPC */
+        s->dc_base = (uintptr_t)xi - 2047 * sizeof(RVDInsn);
+        s->dc_jpage = ~0ULL;
+        d = xi;
+        n++; /* not an instruction */
+        continue;
       }
+      insn = ld32h(s->dc_host + off);
     }
-    x[0] = 0;
-
-    if ((insn & 3) == 3) {
-      unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, rs2 = (insn >> 20) & 31;
-      unsigned f3 = (insn >> 12) & 7;
-      npc = pc + 4;
-      switch (insn & 0x7f) {
-      case 0x37: x[rd] = (uint64_t)(int64_t)(int32_t)(insn & 0xfffff000); break;
-      case 0x17: x[rd] = pc + (uint64_t)(int64_t)(int32_t)(insn & 0xfffff000); break;
-      case 0x6f: {
-        int64_t imm = ((int64_t)(int32_t)insn >> 31 << 20) | (insn & 0xff000) | ((insn >> 9) & 0x800) |
-                      ((insn >> 20) & 0x7fe);
-        x[rd] = npc;
-        npc = pc + (uint64_t)imm;
-        break;
-      }
-      case 0x67: {
-        uint64_t t = (x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20)) & ~1ULL;
-        if (f3) goto illegal;
-        x[rd] = npc;
-        npc = t;
-        break;
-      }
-      case 0x63: {
-        int64_t imm = ((int64_t)(int32_t)insn >> 31 << 12) | ((insn << 4) & 0x800) | ((insn >> 20) & 0x7e0) |
-                      ((insn >> 7) & 0x1e);
-        uint64_t a = x[rs1], b = x[rs2];
-        int t;
-        switch (f3) {
-        case 0: t = a == b; break;
-        case 1: t = a != b; break;
-        case 4: t = (int64_t)a < (int64_t)b; break;
-        case 5: t = (int64_t)a >= (int64_t)b; break;
-        case 6: t = a < b; break;
-        case 7: t = a >= b; break;
-        default: goto illegal;
-        }
-        if (t) npc = pc + (uint64_t)imm;
-        break;
-      }
-      case 0x03: {
-        uint64_t a = x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20);
-        uint64_t v;
-        switch (f3) {
-        case 0: { int8_t t; LOAD_FAST(int8_t, 1, a, t); v = (uint64_t)(int64_t)t; break; }
-        case 1: { int16_t t; LOAD_FAST(int16_t, 2, a, t); v = (uint64_t)(int64_t)t; break; }
-        case 2: { int32_t t; LOAD_FAST(int32_t, 4, a, t); v = (uint64_t)(int64_t)t; break; }
-        case 3: { uint64_t t; LOAD_FAST(uint64_t, 8, a, t); v = t; break; }
-        case 4: { uint8_t t; LOAD_FAST(uint8_t, 1, a, t); v = t; break; }
-        case 5: { uint16_t t; LOAD_FAST(uint16_t, 2, a, t); v = t; break; }
-        case 6: { uint32_t t; LOAD_FAST(uint32_t, 4, a, t); v = t; break; }
-        default: goto illegal;
-        }
-        x[rd] = v;
-        break;
-      }
-      case 0x23: {
-        uint64_t a = x[rs1] + (uint64_t)(((int64_t)(int32_t)insn >> 25 << 5) | rd);
-        uint64_t v = x[rs2];
-        switch (f3) {
-        case 0: STORE_FAST(uint8_t, 1, a, v); break;
-        case 1: STORE_FAST(uint16_t, 2, a, v); break;
-        case 2: STORE_FAST(uint32_t, 4, a, v); break;
-        case 3: STORE_FAST(uint64_t, 8, a, v); break;
-        default: goto illegal;
-        }
-        break;
-      }
-      case 0x13: {
-        int64_t imm = (int64_t)(int32_t)insn >> 20;
-        uint64_t a = x[rs1];
-        switch (f3) {
-        case 0: x[rd] = a + (uint64_t)imm; break;
-        case 1:
-          if ((insn >> 26) != 0) goto illegal;
-          x[rd] = a << (imm & 63);
-          break;
-        case 2: x[rd] = (int64_t)a < imm; break;
-        case 3: x[rd] = a < (uint64_t)imm; break;
-        case 4: x[rd] = a ^ (uint64_t)imm; break;
-        case 5:
-          if ((insn >> 26) == 0) x[rd] = a >> (imm & 63);
-          else if ((insn >> 26) == 0x10) x[rd] = (uint64_t)((int64_t)a >> (imm & 63));
-          else goto illegal;
-          break;
-        case 6: x[rd] = a | (uint64_t)imm; break;
-        default: x[rd] = a & (uint64_t)imm; break;
-        }
-        break;
-      }
-      case 0x1b: {
-        int64_t imm = (int64_t)(int32_t)insn >> 20;
-        uint32_t a = (uint32_t)x[rs1];
-        switch (f3) {
-        case 0: x[rd] = sext32(a + (uint32_t)imm); break;
-        case 1:
-          if ((insn >> 25) != 0) goto illegal;
-          x[rd] = sext32(a << rs2);
-          break;
-        case 5:
-          if ((insn >> 25) == 0) x[rd] = sext32(a >> rs2);
-          else if ((insn >> 25) == 0x20) x[rd] = (uint64_t)(int64_t)((int32_t)a >> rs2);
-          else goto illegal;
-          break;
-        default: goto illegal;
-        }
-        break;
-      }
-      case 0x33: {
-        uint64_t a = x[rs1], b = x[rs2];
-        switch ((insn >> 25) << 3 | f3) {
-        case 0x000: x[rd] = a + b; break;
-        case 0x100: x[rd] = a - b; break;
-        case 0x001: x[rd] = a << (b & 63); break;
-        case 0x002: x[rd] = (int64_t)a < (int64_t)b; break;
-        case 0x003: x[rd] = a < b; break;
-        case 0x004: x[rd] = a ^ b; break;
-        case 0x005: x[rd] = a >> (b & 63); break;
-        case 0x105: x[rd] = (uint64_t)((int64_t)a >> (b & 63)); break;
-        case 0x006: x[rd] = a | b; break;
-        case 0x007: x[rd] = a & b; break;
-        case 0x008: x[rd] = a * b; break;
-        case 0x009: x[rd] = mulh64((int64_t)a, (int64_t)b); break;
-        case 0x00a: x[rd] = mulhsu64((int64_t)a, b); break;
-        case 0x00b: x[rd] = mulhu64(a, b); break;
-        case 0x00c:
-          if (b == 0) x[rd] = ~0ULL;
-          else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) x[rd] = a;
-          else x[rd] = (uint64_t)((int64_t)a / (int64_t)b);
-          break;
-        case 0x00d: x[rd] = b ? a / b : ~0ULL; break;
-        case 0x00e:
-          if (b == 0) x[rd] = a;
-          else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) x[rd] = 0;
-          else x[rd] = (uint64_t)((int64_t)a % (int64_t)b);
-          break;
-        case 0x00f: x[rd] = b ? a % b : a; break;
-        default: goto illegal;
-        }
-        break;
-      }
-      case 0x3b: {
-        uint32_t a = (uint32_t)x[rs1], b = (uint32_t)x[rs2];
-        switch ((insn >> 25) << 3 | f3) {
-        case 0x000: x[rd] = sext32(a + b); break;
-        case 0x100: x[rd] = sext32(a - b); break;
-        case 0x001: x[rd] = sext32(a << (b & 31)); break;
-        case 0x005: x[rd] = sext32(a >> (b & 31)); break;
-        case 0x105: x[rd] = (uint64_t)(int64_t)((int32_t)a >> (b & 31)); break;
-        case 0x008: x[rd] = sext32(a * b); break;
-        case 0x00c:
-          if (b == 0) x[rd] = ~0ULL;
-          else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) x[rd] = sext32(a);
-          else x[rd] = (uint64_t)(int64_t)((int32_t)a / (int32_t)b);
-          break;
-        case 0x00d: x[rd] = b ? sext32(a / b) : ~0ULL; break;
-        case 0x00e:
-          if (b == 0) x[rd] = sext32(a);
-          else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) x[rd] = 0;
-          else x[rd] = (uint64_t)(int64_t)((int32_t)a % (int32_t)b);
-          break;
-        case 0x00f: x[rd] = b ? sext32(a % b) : sext32(a); break;
-        default: goto illegal;
-        }
-        break;
-      }
-      case 0x0f:
-        /* fence, fence.i: nothing is cached across stores */
-        if (f3 > 1) goto illegal;
-        break;
-      case 0x2f: {
-        int c = exec_amo(s, insn, &tval);
-        if (c < 0) goto illegal;
-        if (c) { cause = (uint64_t)c; goto exception; }
-        break;
-      }
-      case 0x73: {
-        unsigned csr = insn >> 20;
-        if (f3 == 0) {
-          if (insn == 0x00000073) {
-            s->pc = pc;
-            if ((s->priv == 1 && s->sbi) || (s->priv == 0 && s->user_syscalls)) {
-              s->cycles += budget - n;
-              budget = n;
-              if (rv_ecall_hook(s) == 0) {
-                if (s->stop) {
-                  npc = pc + 4;
-                  n = 0;
-                  ret = RUN_STOP;
-                }
-                break;
-              }
-            }
-            cause = CAUSE_USER_ECALL + (s->priv == 3 ? 3 : s->priv);
-            tval = 0;
-            goto exception;
-          } else if (insn == 0x00100073) {
-            cause = CAUSE_BREAKPOINT;
-            tval = pc;
-            goto exception;
-          } else if (insn == 0x10200073) { /* sret */
-            if (s->priv < 1 || (s->priv == 1 && (s->mstatus & MSTATUS_TSR))) goto illegal;
-            uint64_t st = s->mstatus;
-            int spp = (st & MSTATUS_SPP) ? 1 : 0;
-            st = (st & ~MSTATUS_SIE) | ((st & MSTATUS_SPIE) ? MSTATUS_SIE : 0);
-            st |= MSTATUS_SPIE;
-            st &= ~MSTATUS_SPP;
-            if (spp != 3) st &= ~MSTATUS_MPRV;
-            s->mstatus = st;
-            s->priv = spp;
-            update_sets(s);
-            npc = s->sepc;
-            cpage = ~0ULL; REFRESH_SETS();
-            s->pc = npc;
-            if (rv_check_irq(s)) { pc = s->pc; continue; }
-          } else if (insn == 0x30200073) { /* mret */
-            if (s->priv < 3) goto illegal;
-            uint64_t st = s->mstatus;
-            int mpp = (int)((st >> MSTATUS_MPP_SHIFT) & 3);
-            st = (st & ~MSTATUS_MIE) | ((st & MSTATUS_MPIE) ? MSTATUS_MIE : 0);
-            st |= MSTATUS_MPIE;
-            st &= ~MSTATUS_MPP;
-            if (mpp != 3) st &= ~MSTATUS_MPRV;
-            s->mstatus = st;
-            s->priv = mpp;
-            update_sets(s);
-            npc = s->mepc;
-            cpage = ~0ULL; REFRESH_SETS();
-            s->pc = npc;
-            if (rv_check_irq(s)) { pc = s->pc; continue; }
-          } else if (insn == 0x10500073) { /* wfi */
-            if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TW))) goto illegal;
-            s->pc = pc + 4;
-            if (!(s->mip & s->mie)) {
-              s->wfi = 1;
-              s->cycles += budget - n;
-              return RUN_WFI;
-            }
-          } else if ((insn >> 25) == 0x09 && rd == 0) { /* sfence.vma */
-            if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TVM))) goto illegal;
-            if (rs1) tlb_flush_page(s, x[rs1]);
-            else rv_tlb_flush(s);
-            cpage = ~0ULL; REFRESH_SETS();
-          } else {
-            goto illegal;
-          }
-          break;
-        }
-        /* Zicsr */
-        uint64_t src = (f3 & 4) ? rs1 : x[rs1], old = 0;
-        int do_write = (f3 & 3) == 1 || rs1 != 0;
-        int do_read = (f3 & 3) != 1 || rd != 0;
-        if (do_read || (f3 & 3) != 1) {
-          if (csr_read(s, csr, &old, (uint64_t)(budget - n))) goto illegal;
-        } else if (((csr >> 8) & 3) > (unsigned)s->priv) {
-          goto illegal;
-        }
-        if (do_write) {
-          uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? (old | src) : (old & ~src);
-          if (csr == 0xb00 || csr == 0xb02) {
-            s->cycles = nv - (uint64_t)(budget - n);
-          } else if (csr_write(s, csr, nv)) {
-            goto illegal;
-          }
-        }
-        x[rd] = old;
-        if (do_write && csr != 0x001 && csr != 0x002 && csr != 0x003 && csr != 0x140 && csr != 0x340) {
-          /* state that affects translation or interrupts may have changed */
-          cpage = ~0ULL; REFRESH_SETS();
-          s->pc = npc;
-          if (rv_check_irq(s)) { pc = s->pc; continue; }
-        }
-        break;
-      }
-      /* ---- F/D ---- */
-      case 0x07: {
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[rs1] + (uint64_t)((int64_t)(int32_t)insn >> 20);
-        if (f3 == 2) {
-          uint32_t t;
-          LOAD_FAST(uint32_t, 4, a, t);
-          s->f[rd] = box_s(t);
-        } else if (f3 == 3) {
-          uint64_t t;
-          LOAD_FAST(uint64_t, 8, a, t);
-          s->f[rd] = t;
-        } else {
-          goto illegal;
-        }
-        fs_dirty(s);
-        break;
-      }
-      case 0x27: {
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[rs1] + (uint64_t)(((int64_t)(int32_t)insn >> 25 << 5) | rd);
-        if (f3 == 2) STORE_FAST(uint32_t, 4, a, (uint32_t)s->f[rs2]);
-        else if (f3 == 3) STORE_FAST(uint64_t, 8, a, s->f[rs2]);
-        else goto illegal;
-        break;
-      }
-      case 0x43: case 0x47: case 0x4b: case 0x4f: case 0x53:
-        if (fs_off(s) || exec_fp(s, insn)) goto illegal;
-        break;
-      default:
-        goto illegal;
-      }
-    } else {
-      /* ---- RVC ---- */
-      npc = pc + 2;
-      unsigned rdp = 8 + ((insn >> 2) & 7), rs1p = 8 + ((insn >> 7) & 7);
-      unsigned rd = (insn >> 7) & 31, rs2 = (insn >> 2) & 31;
-      switch (((insn >> 13) << 2) | (insn & 3)) {
-      case 0x00: { /* c.addi4spn */
-        uint32_t imm = ((insn >> 7) & 0x30) | ((insn >> 1) & 0x3c0) | ((insn >> 4) & 4) | ((insn >> 2) & 8);
-        if (!imm) goto illegal;
-        x[rdp] = x[2] + imm;
-        break;
-      }
-      case 0x04: { /* c.fld */
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
-        uint64_t t;
-        LOAD_FAST(uint64_t, 8, a, t);
-        s->f[rdp] = t;
-        fs_dirty(s);
-        break;
-      }
-      case 0x08: { /* c.lw */
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40));
-        int32_t t;
-        LOAD_FAST(int32_t, 4, a, t);
-        x[rdp] = (uint64_t)(int64_t)t;
-        break;
-      }
-      case 0x0c: { /* c.ld */
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
-        uint64_t t;
-        LOAD_FAST(uint64_t, 8, a, t);
-        x[rdp] = t;
-        break;
-      }
-      case 0x14: { /* c.fsd */
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
-        STORE_FAST(uint64_t, 8, a, s->f[rdp]);
-        break;
-      }
-      case 0x18: { /* c.sw */
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn >> 4) & 4) | ((insn << 1) & 0x40));
-        STORE_FAST(uint32_t, 4, a, x[rdp]);
-        break;
-      }
-      case 0x1c: { /* c.sd */
-        uint64_t a = x[rs1p] + (((insn >> 7) & 0x38) | ((insn << 1) & 0xc0));
-        STORE_FAST(uint64_t, 8, a, x[rdp]);
-        break;
-      }
-      case 0x01: { /* c.addi */
-        int64_t imm = (int64_t)(int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
-        x[rd] = x[rd] + (uint64_t)imm;
-        break;
-      }
-      case 0x05: { /* c.addiw */
-        int32_t imm = (int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
-        if (!rd) goto illegal;
-        x[rd] = sext32((uint32_t)x[rd] + (uint32_t)imm);
-        break;
-      }
-      case 0x09: { /* c.li */
-        int32_t imm = (int32_t)((((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f)) << 26) >> 26;
-        x[rd] = (uint64_t)(int64_t)imm;
-        break;
-      }
-      case 0x0d: {
-        if (rd == 2) { /* c.addi16sp */
-          uint32_t u = ((insn >> 3) & 0x200) | ((insn >> 2) & 0x10) | ((insn << 1) & 0x40) |
-                       ((insn << 4) & 0x180) | ((insn << 3) & 0x20);
-          int32_t imm = (int32_t)(u << 22) >> 22;
-          if (!imm) goto illegal;
-          x[2] += (uint64_t)(int64_t)imm;
-        } else { /* c.lui */
-          int32_t imm = (int32_t)((((insn << 5) & 0x20000) | ((insn << 10) & 0x1f000)) << 14) >> 14;
-          if (!imm) goto illegal;
-          x[rd] = (uint64_t)(int64_t)imm;
-        }
-        break;
-      }
-      case 0x11: {
-        unsigned f2 = (insn >> 10) & 3;
-        unsigned sh = ((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f);
-        if (f2 == 0) x[rs1p] = x[rs1p] >> sh;
-        else if (f2 == 1) x[rs1p] = (uint64_t)((int64_t)x[rs1p] >> sh);
-        else if (f2 == 2) {
-          int32_t imm = (int32_t)(sh << 26) >> 26;
-          x[rs1p] &= (uint64_t)(int64_t)imm;
-        } else {
-          uint64_t a = x[rs1p], b = x[rdp];
-          switch (((insn >> 10) & 4) | ((insn >> 5) & 3)) {
-          case 0: x[rs1p] = a - b; break;
-          case 1: x[rs1p] = a ^ b; break;
-          case 2: x[rs1p] = a | b; break;
-          case 3: x[rs1p] = a & b; break;
-          case 4: x[rs1p] = sext32((uint32_t)a - (uint32_t)b); break;
-          case 5: x[rs1p] = sext32((uint32_t)a + (uint32_t)b); break;
-          default: goto illegal;
-          }
-        }
-        break;
-      }
-      case 0x15: { /* c.j */
-        uint32_t u = ((insn >> 1) & 0x800) | ((insn >> 7) & 0x10) | ((insn >> 1) & 0x300) | ((insn << 2) & 0x400) |
-                     ((insn >> 1) & 0x40) | ((insn << 1) & 0x80) | ((insn >> 2) & 0xe) | ((insn << 3) & 0x20);
-        npc = pc + (uint64_t)(int64_t)((int32_t)(u << 20) >> 20);
-        break;
-      }
-      case 0x19: case 0x1d: { /* c.beqz, c.bnez */
-        uint32_t u = ((insn >> 4) & 0x100) | ((insn >> 7) & 0x18) | ((insn << 1) & 0xc0) | ((insn >> 2) & 6) |
-                     ((insn << 3) & 0x20);
-        int t = x[rs1p] == 0;
-        if ((insn >> 13) & 1) t = !t;
-        if (t) npc = pc + (uint64_t)(int64_t)((int32_t)(u << 23) >> 23);
-        break;
-      }
-      case 0x02: { /* c.slli */
-        unsigned sh = ((insn >> 7) & 0x20) | ((insn >> 2) & 0x1f);
-        x[rd] = x[rd] << sh;
-        break;
-      }
-      case 0x06: { /* c.fldsp */
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0));
-        uint64_t t;
-        LOAD_FAST(uint64_t, 8, a, t);
-        s->f[rd] = t;
-        fs_dirty(s);
-        break;
-      }
-      case 0x0a: { /* c.lwsp */
-        if (!rd) goto illegal;
-        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x1c) | ((insn << 4) & 0xc0));
-        int32_t t;
-        LOAD_FAST(int32_t, 4, a, t);
-        x[rd] = (uint64_t)(int64_t)t;
-        break;
-      }
-      case 0x0e: { /* c.ldsp */
-        if (!rd) goto illegal;
-        uint64_t a = x[2] + (((insn >> 7) & 0x20) | ((insn >> 2) & 0x18) | ((insn << 4) & 0x1c0));
-        uint64_t t;
-        LOAD_FAST(uint64_t, 8, a, t);
-        x[rd] = t;
-        break;
-      }
-      case 0x12: {
-        if (!((insn >> 12) & 1)) {
-          if (rs2 == 0) { /* c.jr */
-            if (!rd) goto illegal;
-            npc = x[rd] & ~1ULL;
-          } else { /* c.mv */
-            x[rd] = x[rs2];
-          }
-        } else {
-          if (rs2 == 0) {
-            if (rd == 0) { /* c.ebreak */
-              cause = CAUSE_BREAKPOINT;
-              tval = pc;
-              goto exception;
-            }
-            uint64_t t = x[rd] & ~1ULL; /* c.jalr */
-            x[1] = npc;
-            npc = t;
-          } else { /* c.add */
-            x[rd] = x[rd] + x[rs2];
-          }
-        }
-        break;
-      }
-      case 0x16: { /* c.fsdsp */
-        if (fs_off(s)) goto illegal;
-        uint64_t a = x[2] + (((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0));
-        STORE_FAST(uint64_t, 8, a, s->f[rs2]);
-        break;
-      }
-      case 0x1a: { /* c.swsp */
-        uint64_t a = x[2] + (((insn >> 7) & 0x3c) | ((insn >> 1) & 0xc0));
-        STORE_FAST(uint32_t, 4, a, x[rs2]);
-        break;
-      }
-      case 0x1e: { /* c.sdsp */
-        uint64_t a = x[2] + (((insn >> 7) & 0x38) | ((insn >> 1) & 0x1c0));
-        STORE_FAST(uint64_t, 8, a, x[rs2]);
-        break;
-      }
-      default:
-        goto illegal;
-      }
-    }
-    pc = npc;
+    decode(insn, d);
+    n++;
     continue;
+  }
+  case OP_PAGEEND: /* ran off the end of the page */
+    s->pc = PC();
+    /* fall through */
+  case OP_NEWPC: {
+    uint64_t pc = s->pc;
+    uint64_t vp = pc & ~0xfffULL;
+    TLBEntry *e = &s->tlb_x[s->cset][(pc >> 12) & (TLB_SIZE - 1)];
+    uint8_t *h;
+    tlbr = s->tlb_r[s->dset];
+    tlbw = s->tlb_w[s->dset];
+    if (likely(e->tag == vp)) {
+      h = (uint8_t *)(uintptr_t)(vp + e->addend);
+    } else {
+      uint64_t pa;
+      int c = tlb_fill(s, pc, ACC_X, &h, &pa);
+      if (c || !h) {
+        cause = c ? (uint64_t)c : CAUSE_FETCH_ACCESS;
+        tval = pc;
+        goto exception_pc;
+      }
+      h -= pc & 0xfff;
+    }
+    uint64_t ppn = (uint64_t)(h - s->ram) >> 12;
+    RVDPage *pg = DC_SET(s, ppn);
+    if (pg[0].ppn == ppn) {
+    } else if (pg[1].ppn == ppn) {
+      pg += 1;
+    } else if (pg[2].ppn == ppn) {
+      pg += 2;
+    } else if (pg[3].ppn == ppn) {
+      pg += 3;
+    } else {
+      pg = dc_fill(s, ppn);
+    }
+    pg->stamp = ++s->dc_clock;
+    s->dc_dirty = 0;
+    s->dc_host = h;
+    s->dc_base = (uintptr_t)pg->e;
+    s->dc_vpage = s->dc_jpage = vp;
+    d = pg->e + ((pc & 0xfff) >> 1);
+    n++;
+    continue;
+  }
+  case OP_ILLEGAL: goto illegal;
+  case OP_LI: RD = IMM; NEXT();
+  case OP_AUIPC: RD = PC() + IMM; NEXT();
+  case OP_JAL: {
+    uint64_t pc = PC();
+    RD = pc + d->len;
+    JUMP(pc + IMM);
+  }
+  case OP_JALR: {
+    uint64_t t = (RS1 + IMM) & ~1ULL;
+    RD = PC() + d->len;
+    JUMP(t);
+  }
+  case OP_BEQ: BRANCH(RS1 == RS2);
+  case OP_BNE: BRANCH(RS1 != RS2);
+  case OP_BLT: BRANCH((int64_t)RS1 < (int64_t)RS2);
+  case OP_BGE: BRANCH((int64_t)RS1 >= (int64_t)RS2);
+  case OP_BLTU: BRANCH(RS1 < RS2);
+  case OP_BGEU: BRANCH(RS1 >= RS2);
+  case OP_LB: LOAD(int8_t, 1);
+  case OP_LH: LOAD(int16_t, 2);
+  case OP_LW: LOAD(int32_t, 4);
+  case OP_LD: LOAD(uint64_t, 8);
+  case OP_LBU: LOAD(uint8_t, 1);
+  case OP_LHU: LOAD(uint16_t, 2);
+  case OP_LWU: LOAD(uint32_t, 4);
+  case OP_SB: STORE(uint8_t, 1, RS2);
+  case OP_SH: STORE(uint16_t, 2, RS2);
+  case OP_SW: STORE(uint32_t, 4, RS2);
+  case OP_SD: STORE(uint64_t, 8, RS2);
+  case OP_ADDI: RD = RS1 + IMM; NEXT();
+  case OP_SLTI: RD = (int64_t)RS1 < (int64_t)IMM; NEXT();
+  case OP_SLTIU: RD = RS1 < IMM; NEXT();
+  case OP_XORI: RD = RS1 ^ IMM; NEXT();
+  case OP_ORI: RD = RS1 | IMM; NEXT();
+  case OP_ANDI: RD = RS1 & IMM; NEXT();
+  case OP_SLLI: RD = RS1 << d->imm; NEXT();
+  case OP_SRLI: RD = RS1 >> d->imm; NEXT();
+  case OP_SRAI: RD = (uint64_t)((int64_t)RS1 >> d->imm); NEXT();
+  case OP_ADDIW: RD = (uint64_t)sext32((uint32_t)RS1 + (uint32_t)d->imm); NEXT();
+  case OP_SLLIW: RD = (uint64_t)sext32((uint32_t)RS1 << d->imm); NEXT();
+  case OP_SRLIW: RD = (uint64_t)sext32((uint32_t)RS1 >> d->imm); NEXT();
+  case OP_SRAIW: RD = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> d->imm); NEXT();
+  case OP_ADD: RD = RS1 + RS2; NEXT();
+  case OP_SUB: RD = RS1 - RS2; NEXT();
+  case OP_SLL: RD = RS1 << (RS2 & 63); NEXT();
+  case OP_SLT: RD = (int64_t)RS1 < (int64_t)RS2; NEXT();
+  case OP_SLTU: RD = RS1 < RS2; NEXT();
+  case OP_XOR: RD = RS1 ^ RS2; NEXT();
+  case OP_SRL: RD = RS1 >> (RS2 & 63); NEXT();
+  case OP_SRA: RD = (uint64_t)((int64_t)RS1 >> (RS2 & 63)); NEXT();
+  case OP_OR: RD = RS1 | RS2; NEXT();
+  case OP_AND: RD = RS1 & RS2; NEXT();
+  case OP_MUL: RD = RS1 * RS2; NEXT();
+  case OP_MULH: RD = mulh64((int64_t)RS1, (int64_t)RS2); NEXT();
+  case OP_MULHSU: RD = mulhsu64((int64_t)RS1, RS2); NEXT();
+  case OP_MULHU: RD = mulhu64(RS1, RS2); NEXT();
+  case OP_DIV: {
+    uint64_t a = RS1, b = RS2;
+    if (b == 0) RD = ~0ULL;
+    else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) RD = a;
+    else RD = (uint64_t)((int64_t)a / (int64_t)b);
+    NEXT();
+  }
+  case OP_DIVU: { uint64_t a = RS1, b = RS2; RD = b ? a / b : ~0ULL; NEXT(); }
+  case OP_REM: {
+    uint64_t a = RS1, b = RS2;
+    if (b == 0) RD = a;
+    else if ((int64_t)a == INT64_MIN && (int64_t)b == -1) RD = 0;
+    else RD = (uint64_t)((int64_t)a % (int64_t)b);
+    NEXT();
+  }
+  case OP_REMU: { uint64_t a = RS1, b = RS2; RD = b ? a % b : a; NEXT(); }
+  case OP_ADDW: RD = (uint64_t)sext32((uint32_t)RS1 + (uint32_t)RS2); NEXT();
+  case OP_SUBW: RD = (uint64_t)sext32((uint32_t)RS1 - (uint32_t)RS2); NEXT();
+  case OP_SLLW: RD = (uint64_t)sext32((uint32_t)RS1 << (RS2 & 31)); NEXT();
+  case OP_SRLW: RD = (uint64_t)sext32((uint32_t)RS1 >> (RS2 & 31)); NEXT();
+  case OP_SRAW: RD = (uint64_t)(int64_t)((int32_t)(uint32_t)RS1 >> (RS2 & 31)); NEXT();
+  case OP_MULW: RD = (uint64_t)sext32((uint32_t)RS1 * (uint32_t)RS2); NEXT();
+  case OP_DIVW: {
+    uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
+    if (b == 0) RD = ~0ULL;
+    else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) RD = (uint64_t)sext32(a);
+    else RD = (uint64_t)(int64_t)((int32_t)a / (int32_t)b);
+    NEXT();
+  }
+  case OP_DIVUW: { uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2; RD = b ? (uint64_t)sext32(a / b) : ~0ULL; NEXT(); }
+  case OP_REMW: {
+    uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
+    if (b == 0) RD = (uint64_t)sext32(a);
+    else if ((int32_t)a == INT32_MIN && (int32_t)b == -1) RD = 0;
+    else RD = (uint64_t)(int64_t)((int32_t)a % (int32_t)b);
+    NEXT();
+  }
+  case OP_REMUW: {
+    uint32_t a = (uint32_t)RS1, b = (uint32_t)RS2;
+    RD = b ? (uint64_t)sext32(a % b) : (uint64_t)sext32(a);
+    NEXT();
+  }
+  case OP_FENCE: NEXT(); /* fence.i: stores already drop decoded pages */
+  case OP_AMO: {
+    int c = exec_amo(s, d->raw, &tval);
+    if (c < 0) goto illegal;
+    if (c) {
+      cause = (uint64_t)c;
+      goto exception;
+    }
+    DIRTY_CHECK();
+    NEXT();
+  }
+  case OP_EBREAK:
+    cause = CAUSE_BREAKPOINT;
+    tval = PC();
+    goto exception;
+  case OP_FLW: {
+    if (fs_off(s)) goto illegal;
+    uint64_t a = RS1 + IMM;
+    uint32_t t;
+    LOAD_FAST(uint32_t, 4, a, t);
+    s->f[d->rd] = box_s(t);
+    fs_dirty(s);
+    NEXT();
+  }
+  case OP_FLD: {
+    if (fs_off(s)) goto illegal;
+    uint64_t a = RS1 + IMM;
+    uint64_t t;
+    LOAD_FAST(uint64_t, 8, a, t);
+    s->f[d->rd] = t;
+    fs_dirty(s);
+    NEXT();
+  }
+  case OP_FSW:
+    if (fs_off(s)) goto illegal;
+    STORE(uint32_t, 4, (uint32_t)s->f[d->rs2]);
+  case OP_FSD:
+    if (fs_off(s)) goto illegal;
+    STORE(uint64_t, 8, s->f[d->rs2]);
+  case OP_FP:
+    if (fs_off(s) || exec_fp(s, d->raw)) goto illegal;
+    NEXT();
+  case OP_SYSTEM: {
+    uint32_t insn = d->raw;
+    uint64_t pc = PC();
+    unsigned rd = (insn >> 7) & 31, rs1 = (insn >> 15) & 31, f3 = (insn >> 12) & 7, csr = insn >> 20;
+    if (f3 == 0) {
+      if (insn == 0x00000073) { /* ecall */
+        s->pc = pc;
+        if ((s->priv == 1 && s->sbi) || (s->priv == 0 && s->user_syscalls)) {
+          s->cycles += s->run_budget - n;
+          s->run_budget = n;
+          if (rv_ecall_hook(s) == 0) {
+            if (s->stop) {
+              n = 0;
+              s->run_ret = RUN_STOP;
+            }
+            RELOOKUP(pc + 4);
+          }
+        }
+        cause = CAUSE_USER_ECALL + (s->priv == 3 ? 3 : s->priv);
+        tval = 0;
+        goto exception;
+      } else if (insn == 0x00100073) {
+        cause = CAUSE_BREAKPOINT;
+        tval = pc;
+        goto exception;
+      } else if (insn == 0x10200073) { /* sret */
+        if (s->priv < 1 || (s->priv == 1 && (s->mstatus & MSTATUS_TSR))) goto illegal;
+        uint64_t st = s->mstatus;
+        int spp = (st & MSTATUS_SPP) ? 1 : 0;
+        st = (st & ~MSTATUS_SIE) | ((st & MSTATUS_SPIE) ? MSTATUS_SIE : 0);
+        st |= MSTATUS_SPIE;
+        st &= ~MSTATUS_SPP;
+        if (spp != 3) st &= ~MSTATUS_MPRV;
+        s->mstatus = st;
+        s->priv = spp;
+        update_sets(s);
+        s->pc = s->sepc;
+        rv_check_irq(s);
+        d = &newpc_insn;
+        continue;
+      } else if (insn == 0x30200073) { /* mret */
+        if (s->priv < 3) goto illegal;
+        uint64_t st = s->mstatus;
+        int mpp = (int)((st >> MSTATUS_MPP_SHIFT) & 3);
+        st = (st & ~MSTATUS_MIE) | ((st & MSTATUS_MPIE) ? MSTATUS_MIE : 0);
+        st |= MSTATUS_MPIE;
+        st &= ~MSTATUS_MPP;
+        if (mpp != 3) st &= ~MSTATUS_MPRV;
+        s->mstatus = st;
+        s->priv = mpp;
+        update_sets(s);
+        s->pc = s->mepc;
+        rv_check_irq(s);
+        d = &newpc_insn;
+        continue;
+      } else if (insn == 0x10500073) { /* wfi */
+        if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TW))) goto illegal;
+        if (!(s->mip & s->mie)) {
+          s->pc = pc + 4;
+          s->wfi = 1;
+          s->cycles += s->run_budget - n;
+          return RUN_WFI;
+        }
+        RELOOKUP(pc + 4);
+      } else if ((insn >> 25) == 0x09 && rd == 0) { /* sfence.vma */
+        if (s->priv == 0 || (s->priv == 1 && (s->mstatus & MSTATUS_TVM))) goto illegal;
+        if (rs1) tlb_flush_page(s, x[rs1]);
+        else rv_tlb_flush(s);
+        RELOOKUP(pc + 4);
+      }
+      goto illegal;
+    }
+    /* Zicsr */
+    uint64_t src = (f3 & 4) ? rs1 : x[rs1], old = 0;
+    int do_write = (f3 & 3) == 1 || rs1 != 0;
+    int do_read = (f3 & 3) != 1 || rd != 0;
+    if (do_read || (f3 & 3) != 1) {
+      if (csr_read(s, csr, &old, (uint64_t)(s->run_budget - n))) goto illegal;
+    } else if (((csr >> 8) & 3) > (unsigned)s->priv) {
+      goto illegal;
+    }
+    if (do_write) {
+      uint64_t nv = (f3 & 3) == 1 ? src : (f3 & 3) == 2 ? (old | src) : (old & ~src);
+      if (csr == 0xb00 || csr == 0xb02) {
+        s->cycles = nv - (uint64_t)(s->run_budget - n);
+      } else if (csr_write(s, csr, nv)) {
+        goto illegal;
+      }
+    }
+    x[rd] = old;
+    if (do_write && csr != 0x001 && csr != 0x002 && csr != 0x003 && csr != 0x140 && csr != 0x340) {
+      /* state that affects translation or interrupts may have changed */
+      s->pc = pc + 4;
+      rv_check_irq(s);
+      d = &newpc_insn;
+      continue;
+    }
+    NEXT();
+  }
+  default:
+    goto illegal;
+  }
 
   illegal:
     cause = CAUSE_ILLEGAL_INSN;
-    tval = insn;
+    tval = d->raw;
   exception:
-    s->pc = pc;
+    s->pc = PC();
+  exception_pc:
     do_trap(s, cause, tval);
-    pc = s->pc;
-    cpage = ~0ULL; REFRESH_SETS();
+    d = &newpc_insn;
     if (unlikely(s->stop)) break;
   }
-  s->pc = pc;
-  s->cycles += budget - n;
+  if (d != &newpc_insn) s->pc = PC();
+  s->cycles += s->run_budget - n;
   x[0] = 0;
-  return ret;
+  return s->run_ret;
 }

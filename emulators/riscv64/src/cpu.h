@@ -12,6 +12,23 @@ typedef struct {
   uint64_t addend; /* host address = va + addend (mod pointer width) */
 } TLBEntry;
 
+/* Decoded-instruction cache: one slot per guest physical code page (direct-mapped by page
+ * number), one entry per halfword, decoded lazily (op 0 = not yet decoded); entry 2048 is a
+ * sentinel that sends execution running off the page end back through the code TLB. Pages that
+ * are in the cache are never in the write TLB: the first store to one (or a device write through
+ * rv_phys_ptr) drops its slot, so stale decodings are impossible. */
+#define DC_SLOTS 256
+typedef struct {
+  int32_t imm;
+  uint32_t raw; /* the instruction (16 bits for RVC) */
+  uint8_t op, rd, rs1, rs2, len, pad[3];
+} RVDInsn;
+typedef struct {
+  uint64_t ppn;   /* guest physical page number (RAM-relative), or ~0 */
+  uint64_t stamp; /* last entry (replacement) */
+  RVDInsn e[2049];
+} RVDPage;
+
 /* mstatus bits */
 #define MSTATUS_SIE (1ULL << 1)
 #define MSTATUS_MIE (1ULL << 3)
@@ -84,6 +101,17 @@ typedef struct RVCPU {
   uint8_t *ram;
   uint64_t ram_base, ram_size;
   void *opaque; /* the machine */
+  RVDPage *dc;  /* DC_SLOTS decoded pages */
+  int dc_dirty; /* a slot was dropped (the running page may be stale) */
+  uint64_t dc_fills; /* slots (re)filled: C2W_STATS */
+  uint64_t dc_clock;
+  /* rv_run's view of the running page (see cpu.c) */
+  uint64_t dc_vpage, dc_jpage; /* its virtual page; the page jumps may stay in (or ~0) */
+  uintptr_t dc_base;           /* its decoded entries */
+  uint8_t *dc_host;            /* its bytes */
+  RVDInsn dc_cross[3];         /* an instruction crossing a page end, and sentinels */
+  int64_t run_budget;
+  int run_ret;
   TLBEntry tlb_r[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_w[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_x[TLB_SETS][TLB_SIZE];
@@ -97,7 +125,7 @@ void rv_set_priv(RVCPU *s, int priv);
 /* take a pending enabled interrupt, if any; returns 1 if one was taken */
 int rv_check_irq(RVCPU *s);
 void rv_set_mip(RVCPU *s, uint64_t mask, int level);
-/* physical memory helpers for devices */
+/* physical memory helpers for devices (the range may be written: drops its decoded code) */
 uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len);
 
 /* provided by the machine */

@@ -491,7 +491,9 @@ int machine_run(int until_ready) {
       if (until_ready) return -1;
     }
     if (M.ctl.exit_code >= 0) {
-      if (getenv("C2W_STATS")) fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions\n", (unsigned long long)M.nslices, (unsigned long long)c->cycles);
+      if (getenv("C2W_STATS"))
+        fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills\n", (unsigned long long)M.nslices,
+                (unsigned long long)c->cycles, (unsigned long long)c->dc_fills);
       return M.ctl.exit_code;
     }
     if (M.powered_off) return 125;

@@ -305,8 +305,35 @@ static void test_mmu(int mode) {
 
 static long s_check_remap(long a) { return (long)ld(0x1000 + 16); }
 
+/* code written at run time (the emulator caches decoded instructions per page) */
+static uint8_t codebuf[8192] __attribute__((aligned(4096)));
+static void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static long call(uint8_t *p) {
+  __asm__ volatile("fence.i" ::: "memory");
+  return ((long (*)(void))p)();
+}
+static void test_smc(void) {
+  put32(codebuf, 0x00500513); /* addi a0, zero, 5 */
+  put16(codebuf + 4, 0x8082); /* ret */
+  long r = call(codebuf);
+  check(r == 5, 60, "code written then run", (u64)r);
+  put32(codebuf, 0x00700513);
+  r = call(codebuf);
+  check(r == 7, 61, "rewritten code", (u64)r);
+  uint8_t *q = codebuf + 4096 - 2; /* a 32-bit instruction across the page end */
+  put32(q, 0x00900513);
+  put16(q + 4, 0x8082);
+  r = call(q);
+  check(r == 9, 62, "instruction across a page end", (u64)r);
+  put16(q + 2, 0x00b0); /* its upper half (next page): addi a0, zero, 11 */
+  r = call(q);
+  check(r == 11, 63, "rewritten upper half across a page end", (u64)r);
+}
+
 int main(void) {
   puts_("priv tests\n");
+  test_smc();
   test_m_traps();
   test_modes();
   test_fs();
