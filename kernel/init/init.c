@@ -284,6 +284,35 @@ static void cmdline_flags(void) {
   free(c);
 }
 
+// Foreign-arch backends (emulators/binfmt) put a qemu-user interpreter and its binfmt_misc
+// registration line (`NAME.reg`) in /c2w-binfmt of the initramfs. Registered at boot with the F
+// flag, the kernel keeps the interpreter open, so it works inside the container's root too.
+#define BINFMT_DIR "/c2w-binfmt"
+static void register_binfmts(void) {
+  DIR *d = opendir(BINFMT_DIR);
+  if (!d) return;
+  mkdir("/proc/sys/fs/binfmt_misc", 0755);
+  if (mount("binfmt_misc", "/proc/sys/fs/binfmt_misc", "binfmt_misc", 0, NULL) < 0 && errno != EBUSY)
+    fail(125, "mount binfmt_misc: %s", strerror(errno));
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (n < 5 || strcmp(e->d_name + n - 4, ".reg")) continue;
+    char *path = xasprintf(BINFMT_DIR "/%s", e->d_name);
+    char *line = read_file(path, NULL);
+    if (!line) fail(125, "cannot read %s", path);
+    size_t ll = strcspn(line, "\n");  // one write of one line: that is the register file's protocol
+    int fd = open("/proc/sys/fs/binfmt_misc/register", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, line, ll) != (ssize_t)ll)
+      fail(125, "binfmt_misc refused %s: %s", path, strerror(errno));
+    close(fd);
+    dbg("binfmt: registered %s", e->d_name);
+    free(line);
+    free(path);
+  }
+  closedir(d);
+}
+
 // Finds /dev/vportNpM whose /sys/class/virtio-ports/vportNpM/name is c2w.ctl.
 static int find_ctl_port(char *out, size_t outlen) {
   DIR *d = opendir("/sys/class/virtio-ports");
@@ -776,6 +805,7 @@ int main(void) {
   }
   cmdline_flags();
   open_devices();
+  register_binfmts();
   // Non-tty defaults until the run config says otherwise; the ready point follows.
   set_raw(hvc0);
   set_raw(hvc1);

@@ -6,10 +6,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Backend, BackendRegistry } from '@c2w/backend';
+import { backends as binfmt } from '@c2w/backend-binfmt';
 import { backend as bochs } from '@c2w/backend-bochs';
 import { backend as riscv64 } from '@c2w/backend-riscv64';
 
-const BUILTIN = new Set(['backend-bochs', 'backend-riscv64']);
+const BUILTIN = new Set(['backend-binfmt', 'backend-bochs', 'backend-riscv64']);
 
 function isBackend(x: unknown): x is Backend {
   const b = x as Backend | undefined;
@@ -34,6 +35,7 @@ function scopeDirs(): string[] {
 export async function defaultRegistry(): Promise<BackendRegistry> {
   const reg = new BackendRegistry();
   reg.register(bochs).register(riscv64);
+  for (const b of binfmt) reg.register(b);
   const seen = new Set(BUILTIN);
   for (const scope of scopeDirs()) {
     for (const name of readdirSync(scope).sort()) {

@@ -1,5 +1,6 @@
 // The acceptance scenarios of issue 8 (../shared/brief/MISSION.md) on real backends: amd64
-// busybox and Debian minbase (Bochs), riscv64 busybox (riscv64 machine), each converted by the
+// busybox and Debian minbase (Bochs), riscv64 busybox (riscv64 machine), arm64 busybox (riscv64
+// machine + qemu-user through binfmt_misc), each converted by the
 // c2w CLI and run on every installed WASI runtime (wasmtime, wazero, Node).
 // A backend whose VM module is not built (its nx artifact target) has its cases skipped.
 import { spawnSync } from 'node:child_process';
@@ -7,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { backends as binfmt } from '@c2w/backend-binfmt';
 import { backend as bochs } from '@c2w/backend-bochs';
 import { backend as riscv64 } from '@c2w/backend-riscv64';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ import {
   startRegistry,
 } from '../../../test/fixtures/images/registry.js';
 import { installedRuntimes, runWasm } from '../../../test/harness/runtimes.js';
-import { busyboxLayout, customLayout, debianLayout } from './images.js';
+import { busyboxLayout, customLayout, debianLayout, foreignBusyboxLayout } from './images.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'packages/cli/dist/bin.js');
@@ -69,6 +71,13 @@ const cases: Case[] = [
     arch: 'riscv64',
     uname: 'riscv64',
     built: !riscv64.missing(),
+  },
+  {
+    name: 'busybox arm64 (binfmt)',
+    ref: () => `oci:${foreignBusyboxLayout('arm64')}:arm64`,
+    arch: 'arm64',
+    uname: 'aarch64',
+    built: binfmt.some((b) => b.arches.includes('arm64') && !b.missing()),
   },
 ];
 

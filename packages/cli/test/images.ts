@@ -113,3 +113,71 @@ export function customLayout(): string {
     }
   });
 }
+
+/** apt options for Debian 13 main of one foreign arch, state under $C2W_CACHE/fixtures. */
+function foreignApt(arch: string): string[] {
+  const d = join(cache, 'fixtures', `apt-${arch}`);
+  for (const p of ['lists/partial', 'cache/archives/partial', 'etc'])
+    mkdirSync(join(d, p), { recursive: true });
+  if (!existsSync(join(d, 'status'))) writeFileSync(join(d, 'status'), '');
+  writeFileSync(
+    join(d, 'etc/sources.list'),
+    `deb [arch=${arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n`,
+  );
+  return [
+    `-oDir::Etc::SourceList=${d}/etc/sources.list`,
+    '-oDir::Etc::SourceParts=/dev/null',
+    `-oDir::State::Lists=${d}/lists`,
+    `-oDir::State::Status=${d}/status`,
+    `-oDir::Cache=${d}/cache`,
+    `-oAPT::Architecture=${arch}`,
+    `-oAPT::Architectures::=${arch}`,
+    '-oAcquire::Languages=none',
+    '-oAcquire::IndexTargets::deb::DEP-11::DefaultEnabled=false',
+    '-oDebug::NoLocking=1',
+    '-qq',
+  ];
+}
+
+/**
+ * Busybox (Debian 13's busybox-static) for a foreign arch (served by the binfmt backend), tag
+ * = the arch: /bin/busybox with a few applet links, Cmd /bin/sh, Env PATH=/bin.
+ */
+export function foreignBusyboxLayout(arch: string): string {
+  return cached(`c2w-busybox-${arch}-layout`, (layout, work) => {
+    const apt = foreignApt(arch);
+    const dl = join(work, 'dl');
+    mkdirSync(dl);
+    execFileSync('apt-get', [...apt, 'update'], { stdio: 'ignore' });
+    execFileSync('apt-get', [...apt, 'download', `busybox-static:${arch}`], {
+      cwd: dl,
+      stdio: 'ignore',
+    });
+    const x = join(work, 'x');
+    execFileSync('sh', ['-c', `dpkg-deb -x "${dl}"/*.deb "${x}"`]);
+    const rootfs = join(work, 'rootfs');
+    mkdirSync(join(rootfs, 'bin'), { recursive: true });
+    mkdirSync(join(rootfs, 'tmp'));
+    cpSync(join(x, 'usr/bin/busybox'), join(rootfs, 'bin/busybox'));
+    for (const app of ['sh', 'ls', 'cat', 'echo', 'uname', 'env', 'id', 'pwd', 'tail'])
+      execFileSync('ln', ['-s', 'busybox', join(rootfs, 'bin', app)]);
+    mkdirSync(join(rootfs, 'etc'));
+    writeFileSync(join(rootfs, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+    umoci(['init', '--layout', layout]);
+    umoci(['new', '--image', `${layout}:${arch}`]);
+    umoci(['insert', '--image', `${layout}:${arch}`, rootfs, '/']);
+    umoci([
+      'config',
+      '--image',
+      `${layout}:${arch}`,
+      '--architecture',
+      arch,
+      '--os',
+      'linux',
+      '--config.cmd',
+      '/bin/sh',
+      '--config.env',
+      'PATH=/bin',
+    ]);
+  });
+}
