@@ -114,15 +114,25 @@ export function customLayout(): string {
   });
 }
 
-/** apt options for Debian 13 main of one foreign arch, state under $C2W_CACHE/fixtures. */
-function foreignApt(arch: string): string[] {
-  const d = join(cache, 'fixtures', `apt-${arch}`);
+/** OCI arch -> Debian arch and suite (mips64el left Debian with 13: it comes from 12). */
+const DEBIAN_ARCH: Record<string, { arch: string; suite: string }> = {
+  arm64: { arch: 'arm64', suite: 'trixie' },
+  arm: { arch: 'armhf', suite: 'trixie' },
+  '386': { arch: 'i386', suite: 'trixie' },
+  ppc64le: { arch: 'ppc64el', suite: 'trixie' },
+  s390x: { arch: 's390x', suite: 'trixie' },
+  mips64le: { arch: 'mips64el', suite: 'bookworm' },
+};
+
+/** apt options for Debian main of one foreign arch, state under $C2W_CACHE/fixtures. */
+function foreignApt(arch: string, suite: string): string[] {
+  const d = join(cache, 'fixtures', `apt-${arch}-${suite}`);
   for (const p of ['lists/partial', 'cache/archives/partial', 'etc'])
     mkdirSync(join(d, p), { recursive: true });
   if (!existsSync(join(d, 'status'))) writeFileSync(join(d, 'status'), '');
   writeFileSync(
     join(d, 'etc/sources.list'),
-    `deb [arch=${arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main\n`,
+    `deb [arch=${arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
   );
   return [
     `-oDir::Etc::SourceList=${d}/etc/sources.list`,
@@ -140,16 +150,18 @@ function foreignApt(arch: string): string[] {
 }
 
 /**
- * Busybox (Debian 13's busybox-static) for a foreign arch (served by the binfmt backend), tag
- * = the arch: /bin/busybox with a few applet links, Cmd /bin/sh, Env PATH=/bin.
+ * Busybox (Debian's busybox-static) for a foreign arch (served by the binfmt backend), tag = the
+ * OCI arch: /bin/busybox with a few applet links, Cmd /bin/sh, Env PATH=/bin.
  */
 export function foreignBusyboxLayout(arch: string): string {
+  const deb = DEBIAN_ARCH[arch];
+  if (!deb) throw new Error(`no Debian arch for ${arch}`);
   return cached(`c2w-busybox-${arch}-layout`, (layout, work) => {
-    const apt = foreignApt(arch);
+    const apt = foreignApt(deb.arch, deb.suite);
     const dl = join(work, 'dl');
     mkdirSync(dl);
     execFileSync('apt-get', [...apt, 'update'], { stdio: 'ignore' });
-    execFileSync('apt-get', [...apt, 'download', `busybox-static:${arch}`], {
+    execFileSync('apt-get', [...apt, 'download', `busybox-static:${deb.arch}`], {
       cwd: dl,
       stdio: 'ignore',
     });
@@ -158,7 +170,8 @@ export function foreignBusyboxLayout(arch: string): string {
     const rootfs = join(work, 'rootfs');
     mkdirSync(join(rootfs, 'bin'), { recursive: true });
     mkdirSync(join(rootfs, 'tmp'));
-    cpSync(join(x, 'usr/bin/busybox'), join(rootfs, 'bin/busybox'));
+    const bb = existsSync(join(x, 'usr/bin/busybox')) ? 'usr/bin/busybox' : 'bin/busybox';
+    cpSync(join(x, bb), join(rootfs, 'bin/busybox'));
     for (const app of ['sh', 'ls', 'cat', 'echo', 'uname', 'env', 'id', 'pwd', 'tail'])
       execFileSync('ln', ['-s', 'busybox', join(rootfs, 'bin', app)]);
     mkdirSync(join(rootfs, 'etc'));
