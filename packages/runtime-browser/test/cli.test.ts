@@ -16,6 +16,7 @@ import { type ServedBundle, serveBrowserBundle, writeBrowserBundle } from '@c2w/
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureFixtures } from '../../../test/fixtures/images/index.js';
+import { foreignBusyboxLayout } from '../../cli/test/images.js';
 import { type Browser, launch } from './chromium.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
@@ -137,9 +138,16 @@ function notBuilt(name: string): string | undefined {
   return `${line ?? `no backend ${name}`} (its VM module: see its nx artifact target)`;
 }
 
-const real = [
+const real: { name: string; tag: string; arch: string; uname: string; image?: () => string }[] = [
   { name: 'riscv64', tag: 'riscv64', arch: 'riscv64', uname: 'riscv64' },
   { name: 'bochs', tag: 'amd64', arch: 'amd64', uname: 'x86_64' },
+  {
+    name: 'binfmt-arm64',
+    tag: 'arm64',
+    arch: 'arm64',
+    uname: 'aarch64',
+    image: () => `oci:${foreignBusyboxLayout('arm64')}:arm64`,
+  },
 ];
 
 describe.each(real)('a real $name module', (c) => {
@@ -154,7 +162,7 @@ describe.each(real)('a real $name module', (c) => {
     let served: ServedBundle;
     beforeAll(async () => {
       const out = join(work, `${c.name}.wasm`);
-      c2w(`oci:${layout}:${c.tag}`, c.arch, out);
+      c2w(c.image ? c.image() : `oci:${layout}:${c.tag}`, c.arch, out);
       served = await serveModule(out, c.name);
     }, 600_000);
     afterAll(async () => {
