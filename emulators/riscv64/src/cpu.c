@@ -197,6 +197,7 @@ static int translate(RVCPU *s, uint64_t va, int acc, int priv, uint64_t *pa) {
 
 /* translate and, for RAM, fill the TLB. Returns 0 and host pointer (or NULL + *pa for MMIO). */
 static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa_out) {
+  s->tlb_fills++;
   int priv = acc == ACC_X ? s->priv : data_priv(s);
   uint64_t pa;
   int c = translate(s, va, acc, priv, &pa);
@@ -218,6 +219,7 @@ static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa
 }
 
 static int load_slow(RVCPU *s, uint64_t va, int size, uint64_t *val, uint64_t *tval) {
+  s->slow_accesses++;
   if (va & (size - 1)) {
     /* misaligned: byte by byte (handled in "hardware") */
     uint64_t v = 0;
@@ -254,6 +256,7 @@ static int load_slow(RVCPU *s, uint64_t va, int size, uint64_t *val, uint64_t *t
 }
 
 static int store_slow(RVCPU *s, uint64_t va, int size, uint64_t val, uint64_t *tval) {
+  s->slow_accesses++;
   if (va & (size - 1)) {
     /* check every byte first so a faulting store changes nothing */
     for (int i = 0; i < size; i++) {
@@ -765,6 +768,8 @@ enum {
   OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
   OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
   OP_FENCE, OP_AMO, OP_SYSTEM, OP_EBREAK, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_FP,
+  /* fused sequences (see fuse()) */
+  OP_SLLI_SRLI, OP_RORW,
 };
 
 static inline void dset(RVDInsn *d, int op, unsigned rd, unsigned rs1, unsigned rs2, int32_t imm) {
@@ -986,6 +991,41 @@ static void decode(uint32_t insn, RVDInsn *d) {
   d->raw = insn;
 }
 
+/* the instruction at off in a page, if it lies wholly inside (else 0, which is illegal) */
+static uint32_t peek(const uint8_t *page, uint32_t off) {
+  if (off + 2 > 4096) return 0;
+  uint32_t insn = ld16h(page + off);
+  if ((insn & 3) == 3) insn = off + 4 > 4096 ? 0 : ld32h(page + off);
+  return insn;
+}
+
+/* Fuses the entry d (decoded from page+off) with the instructions that follow it into one
+ * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
+ * field extraction) and `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
+ * sha256). The fused entry runs the instructions in order and counts each; jumps to the later
+ * instructions use their own entries. */
+static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
+  RVDInsn b, e;
+  if (d->rd == 0 || (d->op != OP_SLLI && d->op != OP_SLLIW)) return;
+  decode(peek(page, off + d->len), &b);
+  if (d->op == OP_SLLI && b.op == OP_SRLI && b.rs1 == d->rd && b.rd != 0) {
+    d->op = OP_SLLI_SRLI;
+    d->rs2 = b.rd;
+    d->imm |= b.imm << 8;
+    d->len += b.len;
+    return;
+  }
+  if (d->op != OP_SLLIW || b.op != OP_SRLIW || b.rs1 != d->rs1 || d->rd == d->rs1 || b.rd == 0 || b.rd == d->rd)
+    return;
+  decode(peek(page, off + d->len + b.len), &e);
+  if (e.op != OP_OR || e.rd == 0 || !((e.rs1 == d->rd && e.rs2 == b.rd) || (e.rs1 == b.rd && e.rs2 == d->rd)))
+    return;
+  d->op = OP_RORW;
+  d->rs2 = b.rd;
+  d->imm |= b.imm << 8 | e.rd << 16;
+  d->len += b.len + e.len;
+}
+
 /* ---- the interpreter: dispatch on decoded entries ----
  * Only s, d (the decoded entry to run), n (budget left) and the data TLB sets are live across
  * instructions, so that the wasm engines keep them in registers. The guest pc is not kept: it
@@ -1110,6 +1150,7 @@ int rv_run(RVCPU *s, int64_t budget) {
       insn = ld32h(s->dc_host + off);
     }
     decode(insn, d);
+    fuse(d, s->dc_host, off);
     n++;
     continue;
   }
@@ -1297,6 +1338,22 @@ int rv_run(RVCPU *s, int64_t budget) {
   case OP_FP:
     if (fs_off(s) || exec_fp(s, d->raw)) goto illegal;
     NEXT();
+  case OP_SLLI_SRLI: {
+    uint64_t t = RS1 << (d->imm & 63);
+    RD = t;
+    x[d->rs2] = t >> (d->imm >> 8);
+    n--;
+    NEXT();
+  }
+  case OP_RORW: {
+    uint32_t a = (uint32_t)RS1;
+    uint64_t t = (uint64_t)sext32(a << (d->imm & 31)), u = (uint64_t)sext32(a >> ((d->imm >> 8) & 31));
+    RD = t;
+    x[d->rs2] = u;
+    x[d->imm >> 16] = t | u;
+    n -= 2;
+    NEXT();
+  }
   case OP_SYSTEM: {
     uint32_t insn = d->raw;
     uint64_t pc = PC();
@@ -1309,7 +1366,7 @@ int rv_run(RVCPU *s, int64_t budget) {
           s->run_budget = n;
           if (rv_ecall_hook(s) == 0) {
             if (s->stop) {
-              n = 0;
+              s->run_budget = n = 0;
               s->run_ret = RUN_STOP;
             }
             RELOOKUP(pc + 4);

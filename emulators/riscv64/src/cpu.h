@@ -103,7 +103,7 @@ typedef struct RVCPU {
   void *opaque; /* the machine */
   RVDPage *dc;  /* DC_SLOTS decoded pages */
   int dc_dirty; /* a slot was dropped (the running page may be stale) */
-  uint64_t dc_fills; /* slots (re)filled: C2W_STATS */
+  uint64_t dc_fills, tlb_fills, slow_accesses; /* C2W_STATS */
   uint64_t dc_clock;
   /* rv_run's view of the running page (see cpu.c) */
   uint64_t dc_vpage, dc_jpage; /* its virtual page; the page jumps may stay in (or ~0) */

@@ -127,8 +127,23 @@ class Gen:
     def rm(self):
         return self.r.choice(RMS)
 
+    def idiom(self):
+        # sequences the emulator fuses into one decoded entry (shift pairs, 32-bit rotates), on a
+        # few registers so that they often alias (which must prevent or survive the fusion)
+        r = self.r
+        regs = ["x%d" % v for v in r.sample([1, 3, 9, 10, 12, 15], 3)]
+        t, u, a = r.choice(regs), r.choice(regs), r.choice(regs)
+        if r.random() < 0.5:
+            return ["slli %s, %s, %d" % (t, a, r.choice([32, r.randrange(64)])),
+                    "srli %s, %s, %d" % (u, r.choice([t, t, a]), r.choice([32, 31, r.randrange(64)]))]
+        k = r.randrange(32)
+        return ["slliw %s, %s, %d" % (t, a, k), "srliw %s, %s, %d" % (u, a, r.choice([(32 - k) % 32, r.randrange(32)])),
+                "or %s, %s, %s" % (r.choice(regs), u, t) if r.random() < 0.5 else "or %s, %s, %s" % (r.choice(regs), t, u)]
+
     def insn(self):
         r = self.r
+        if r.random() < 0.05:
+            return self.idiom()
         k = r.randrange(100)
         if k < 22:
             op = r.choice("add sub sll slt sltu xor srl sra or and addw subw sllw srlw sraw "
