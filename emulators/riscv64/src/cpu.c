@@ -139,6 +139,11 @@ static __attribute__((noinline)) RVDPage *dc_fill(RVCPU *s, uint64_t ppn) {
   return pg;
 }
 
+void rv_dc_flush(RVCPU *s) {
+  memset(s->dc, 0, DC_SLOTS * sizeof(RVDPage));
+  for (int i = 0; i < DC_SLOTS; i++) s->dc[i].ppn = ~0ULL;
+}
+
 uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
   uint8_t *p = phys_ptr(s, pa, len);
   if (p) dc_drop_range(s, pa - s->ram_base, len);

@@ -121,6 +121,8 @@ void rv_init(RVCPU *s, uint8_t *ram, uint64_t ram_base, uint64_t ram_size);
 /* run at most budget instructions */
 int rv_run(RVCPU *s, int64_t budget);
 void rv_tlb_flush(RVCPU *s);
+/* empty the decoded-instruction cache (before a snapshot: zeros cost nothing in it) */
+void rv_dc_flush(RVCPU *s);
 void rv_set_priv(RVCPU *s, int priv);
 /* take a pending enabled interrupt, if any; returns 1 if one was taken */
 int rv_check_irq(RVCPU *s);

@@ -488,7 +488,10 @@ int machine_run(int until_ready) {
     }
     if (M.ctl.ready && !M.booted) {
       M.booted = 1;
-      if (until_ready) return -1;
+      if (until_ready) {
+        rv_dc_flush(c);
+        return -1;
+      }
     }
     if (M.ctl.exit_code >= 0) {
       if (getenv("C2W_STATS"))
