@@ -20,11 +20,11 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { createOutput, FsImageError } from './errors.js';
-import { lz4CompressDestSize } from './lz4.js';
+import { BLK, compactIndexBytes, compactIndexes, ExtentSplitter, MAX_EXTENT } from './extents.js';
 import { compareBytes, forEachChunk, type Inode, type PreparedTree, prepareTree } from './tree.js';
 import type { FsTree } from './types.js';
+import { CompressPool, MAX_JOB, type RangeJob, type RangeResult } from './zpool.js';
 
-const BLK = 4096;
 const BLKBITS = 12;
 const SB_OFFSET = 1024;
 const SB_SIZE = 128;
@@ -34,7 +34,7 @@ const FEATURE_INCOMPAT_ZERO_PADDING = 0x1;
 const MAX_BLOCKS = 0xffffffff;
 
 const LAYOUT_FLAT_PLAIN = 0;
-const LAYOUT_COMPRESSED_FULL = 1;
+const LAYOUT_COMPRESSED_COMPACT = 3;
 const LAYOUT_FLAT_INLINE = 2;
 
 const FT: Record<Inode['kind'], number> = {
@@ -47,8 +47,6 @@ const FT: Record<Inode['kind'], number> = {
   symlink: 7,
 };
 
-/** Longest logical extent one 4 KiB compressed pcluster may decode to. */
-const MAX_EXTENT = 128 * 1024;
 /** Open meta blocks considered for first-fit placement. */
 const META_WINDOW = 16;
 
@@ -565,8 +563,10 @@ function plan(tree: PreparedTree, opts: ErofsOptions) {
     let recordSize = metaSize;
     const hasData = inode.kind === 'file' || inode.kind === 'dir' || inode.kind === 'symlink';
     if (compress && inode.kind === 'file' && size > BLK) {
-      layout = LAYOUT_COMPRESSED_FULL;
-      recordSize = align(metaSize, 8) + 16 + 8 * Math.ceil(size / BLK);
+      layout = LAYOUT_COMPRESSED_COMPACT;
+      // Records start 32-byte aligned, so the index area's alignment is known here.
+      const ebase = align(metaSize, 8) + 8;
+      recordSize = ebase + compactIndexBytes(Math.ceil(size / BLK), ebase);
     } else if (hasData && size % BLK !== 0 && metaSize + (size % BLK) <= BLK) {
       layout = LAYOUT_FLAT_INLINE;
       tail = size % BLK;
@@ -637,6 +637,7 @@ export async function writeErofs(
   const tmp = tempPath(outPath);
   const fd = createOutput(openSync, tmp, outPath);
   let ok = false;
+  let pool: CompressPool | undefined;
   try {
     const meta = new MetaWriter(fd, prefix, metaBlocks * BLK);
     for (const p of plans) meta.reserve(p.off, p.recordSize);
@@ -644,6 +645,17 @@ export async function writeErofs(
 
     const total = plans.reduce((n, p) => n + (p.inode.kind === 'file' ? p.size : 0), 0);
     let done = 0;
+    // Compressed files read from host file ranges go through the two-thread pool, in order.
+    const jobOf = new Map<Plan, number>();
+    const jobs: RangeJob[] = [];
+    for (const p of plans) {
+      const range = p.layout === LAYOUT_COMPRESSED_COMPACT ? hostRange(p.inode) : undefined;
+      if (range && range.size <= MAX_JOB) {
+        jobOf.set(p, jobs.length);
+        jobs.push(range);
+      }
+    }
+    pool = jobs.length ? new CompressPool(jobs) : undefined;
     for (const p of plans) {
       const inode = p.inode;
       let iu = 0;
@@ -651,8 +663,12 @@ export async function writeErofs(
       let extra: Uint8Array | undefined;
       if (inode.kind === 'char' || inode.kind === 'block') {
         iu = encodeRdev(inode.rdevMajor, inode.rdevMinor);
-      } else if (p.layout === LAYOUT_COMPRESSED_FULL) {
-        const r = await writeCompressed(p, data);
+      } else if (p.layout === LAYOUT_COMPRESSED_COMPACT) {
+        const job = jobOf.get(p);
+        const r =
+          job !== undefined && pool
+            ? writeExtents(p, await pool.get(job), data)
+            : await writeCompressed(p, data);
         iu = r.blocks;
         extra = r.indexes;
       } else if (inode.kind === 'dir' || inode.kind === 'symlink' || inode.kind === 'file') {
@@ -683,14 +699,10 @@ export async function writeErofs(
         } else if (inode.kind === 'symlink') {
           put(inode.target as Uint8Array);
         } else {
-          const c = inode.entry?.content;
-          if (
-            !inode.entry?.openContent &&
-            typeof c?.path === 'string' &&
-            typeof c.offset === 'number'
-          ) {
+          const range = hostRange(inode);
+          if (range) {
             // Fast path: host file ranges are read straight into the output buffer.
-            readDirect(inode, c.path, c.offset, c.wholeFile === true, fullLen, tailBytes, data);
+            readDirect(inode, range.path, range.offset, range.whole, fullLen, tailBytes, data);
           } else {
             const pending = forEachChunk(inode, put);
             if (pending) await pending;
@@ -748,6 +760,7 @@ export async function writeErofs(
       rootNid: (plans[0] as Plan).off / 32,
     };
   } finally {
+    pool?.close();
     if (!ok) {
       try {
         closeSync(fd);
@@ -759,106 +772,75 @@ export async function writeErofs(
   }
 }
 
+/** Absolute byte offset of a compressed inode's index area (after its 8-byte map header). */
+function indexBase(p: Plan): number {
+  return p.off + align((p.extended ? 64 : 32) + p.xattrBody.length, 8) + 8;
+}
+
+/** A file's content as a host file range, when it has one (read directly, not via open()). */
+function hostRange(inode: Inode): RangeJob | undefined {
+  const c = inode.entry?.content;
+  if (inode.entry?.openContent || typeof c?.path !== 'string' || typeof c.offset !== 'number') {
+    return undefined;
+  }
+  return { path: c.path, offset: c.offset, size: inode.size, whole: c.wholeFile === true };
+}
+
+/** Writes the extents the pool made of a file; returns its indexes and block count. */
+function writeExtents(
+  p: Plan,
+  r: RangeResult,
+  data: DataWriter,
+): { indexes: Uint8Array; blocks: number } {
+  if ('error' in r) {
+    const c = p.inode.entry?.content;
+    if (r.error === 'open') {
+      throw new FsImageError(
+        `${JSON.stringify(p.inode.path)}: cannot open ${JSON.stringify(c?.path)}`,
+      );
+    }
+    throw changedSize(p.inode, r.got > p.size ? 'more' : r.got);
+  }
+  const firstBlock = data.block;
+  data.write(r.blocks);
+  return {
+    indexes: compactIndexes(p.size, r.starts, r.plain, firstBlock, indexBase(p)),
+    blocks: r.starts.length,
+  };
+}
+
 /**
- * Writes one file LZ4-compressed in 4 KiB pclusters (fixed-size output, data right-aligned in
- * its block: the ZERO_PADDING feature). Extents that do not shrink are stored as plain blocks.
- * Returns the full lcluster index array (with the 16 leading header bytes) and the block count.
+ * Writes one file LZ4-compressed in 4 KiB pclusters, streaming its content through a window.
+ * Returns the compact lcluster indexes (map header first) and the block count.
  */
 async function writeCompressed(
   p: Plan,
   data: DataWriter,
 ): Promise<{ indexes: Uint8Array; blocks: number }> {
-  const size = p.size;
-  const nl = Math.ceil(size / BLK);
-  const idx = new Uint8Array(16 + 8 * nl);
-  const iv = new DataView(idx.buffer);
-  // z_erofs_map_header: no advise flags, LZ4 for HEAD1, 4 KiB lclusters.
-  iv.setUint16(4, 0, true);
-  idx[6] = 0;
-  idx[7] = 0;
-  // Extents: [start, end) with type and blkaddr.
-  const heads: { start: number; plain: boolean; blk: number }[] = [];
-  let win = Buffer.alloc(2 * MAX_EXTENT);
-  let winStart = 0; // file offset of win[0]
+  const firstBlock = data.block;
+  const sp = new ExtentSplitter(p.size, (b) => data.write(b));
+  const win = Buffer.alloc(2 * MAX_EXTENT);
   let winLen = 0;
-  let pos = 0; // file offset of next extent
-  let blocks = 0;
-  const out = new Uint8Array(BLK);
-  const emit = (final: boolean) => {
-    while (pos - winStart < winLen && (final || winLen - (pos - winStart) >= MAX_EXTENT)) {
-      const from = pos - winStart;
-      const avail = Math.min(winLen - from, MAX_EXTENT);
-      const r = lz4CompressDestSize(win, from, from + avail, out, BLK);
-      const blk = data.block;
-      const rest = size - pos;
-      // A compressed extent must either cover more than a block (so heads of extents fall in
-      // distinct lclusters) or be the file's last extent. Anything else is stored plain.
-      if (r.consumed > BLK || (r.consumed === rest && final)) {
-        const block = new Uint8Array(BLK);
-        block.set(out.subarray(0, r.written), BLK - r.written);
-        data.write(block);
-        heads.push({ start: pos, plain: false, blk });
-        pos += r.consumed;
-      } else {
-        // Plain extents end at an lcluster boundary (or EOF within the lcluster): Linux maps a
-        // plain extent up to the end of the lcluster being read and rejects it when that is
-        // longer than its one block.
-        const n = Math.min(BLK - (pos % BLK), winLen - from);
-        data.write(win.subarray(from, from + n));
-        data.pad();
-        heads.push({ start: pos, plain: true, blk });
-        pos += n;
-      }
-      blocks++;
-    }
-    // Slide the window.
-    const keep = pos - winStart;
-    if (keep > 0 && !final) {
-      win.copy(win, 0, keep, winLen);
-      winLen -= keep;
-      winStart = pos;
-    }
-  };
   const add = (c: Uint8Array) => {
     let o = 0;
     while (o < c.length) {
-      if (winLen === win.length) {
-        const bigger = Buffer.alloc(win.length * 2);
-        win.copy(bigger, 0, 0, winLen);
-        win = bigger;
-      }
       const n = Math.min(c.length - o, win.length - winLen);
       win.set(c.subarray(o, o + n), winLen);
       winLen += n;
       o += n;
-      if (winLen === win.length) emit(false);
+      if (winLen === win.length) {
+        const used = sp.run(win, 0, winLen, false);
+        // Less than MAX_EXTENT bytes stay: the window never overflows.
+        win.copy(win, 0, used, winLen);
+        winLen -= used;
+      }
     }
   };
   const pending = forEachChunk(p.inode, add);
   if (pending) await pending;
-  emit(true);
-  // Indexes: one per lcluster.
-  let h = 0;
-  for (let lcn = 0; lcn < nl; lcn++) {
-    const o = 16 + 8 * lcn;
-    while (
-      h + 1 < heads.length &&
-      Math.floor((heads[h + 1] as { start: number }).start / BLK) <= lcn
-    )
-      h++;
-    const head = heads[h] as { start: number; plain: boolean; blk: number };
-    if (Math.floor(head.start / BLK) === lcn) {
-      iv.setUint16(o, head.plain ? 0 : 1, true);
-      iv.setUint16(o + 2, head.start % BLK, true);
-      iv.setUint32(o + 4, head.blk, true);
-    } else {
-      const next = heads[h + 1];
-      const nextLcn = next ? Math.floor(next.start / BLK) : nl;
-      iv.setUint16(o, 2, true);
-      iv.setUint16(o + 2, 0, true);
-      iv.setUint16(o + 4, Math.min(lcn - Math.floor(head.start / BLK), 0xffff), true);
-      iv.setUint16(o + 6, Math.min(nextLcn - lcn, 0xffff), true);
-    }
-  }
-  return { indexes: idx, blocks };
+  sp.run(win, 0, winLen, true);
+  return {
+    indexes: compactIndexes(p.size, sp.starts, sp.plain, firstBlock, indexBase(p)),
+    blocks: sp.starts.length,
+  };
 }

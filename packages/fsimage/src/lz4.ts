@@ -18,19 +18,9 @@ function lenExtra(n: number): number {
   return n >= 15 ? 1 + Math.floor((n - 15) / 255) : 0;
 }
 
-function read32(s: Uint8Array, i: number): number {
-  return (
-    ((s[i] as number) |
-      ((s[i + 1] as number) << 8) |
-      ((s[i + 2] as number) << 16) |
-      ((s[i + 3] as number) << 24)) >>>
-    0
-  );
-}
-
-function hash(v: number): number {
-  return Math.imul(v, 2654435761) >>> (32 - HASH_BITS);
-}
+/** Knuth's multiplicative hash constant 2654435761 as an int32. */
+const PRIME = -1640531535;
+const HASH_SHIFT = 32 - HASH_BITS;
 
 function writeLen(dst: Uint8Array, op: number, n: number): number {
   let r = n - 15;
@@ -49,6 +39,15 @@ function maxLiterals(budget: number): number {
   return Math.max(l, 0);
 }
 
+/** Copies src[from, to) to dst at `op`; short runs byte by byte (cheaper than a subarray). */
+function copyBytes(dst: Uint8Array, op: number, src: Uint8Array, from: number, to: number) {
+  if (to - from > 32) {
+    dst.set(Uint8Array.prototype.subarray.call(src, from, to), op);
+    return;
+  }
+  for (let k = from; k < to; k++) dst[op++] = src[k] as number;
+}
+
 export function lz4CompressDestSize(
   src: Uint8Array,
   start: number,
@@ -64,6 +63,8 @@ export function lz4CompressDestSize(
   }
   const off = base - start;
   base += end - start + 1;
+  // Unaligned little-endian 32-bit loads: V8 compiles DataView reads to single loads.
+  const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
   let ip = start;
   let anchor = start;
   let op = 0;
@@ -72,46 +73,49 @@ export function lz4CompressDestSize(
   let misses = 0;
   if (end - start > MFLIMIT) {
     while (ip < mflimit) {
-      const seq = read32(src, ip);
-      const h = hash(seq);
+      const seq = dv.getInt32(ip, true);
+      const h = Math.imul(seq, PRIME) >>> HASH_SHIFT;
       let ref = (table[h] as number) - off;
       table[h] = ip + off;
-      if (ref >= start && ref < ip && ip - ref <= MAX_DISTANCE && read32(src, ref) === seq) {
-        misses = 0;
-        let mip = ip;
-        while (mip > anchor && ref > start && src[mip - 1] === src[ref - 1]) {
-          mip--;
-          ref--;
-        }
-        let a = ip + MIN_MATCH;
-        let b = ref + (ip - mip) + MIN_MATCH;
-        while (a + 4 <= matchLimit && read32(src, a) === read32(src, b)) {
-          a += 4;
-          b += 4;
-        }
-        while (a < matchLimit && src[a] === src[b]) {
-          a++;
-          b++;
-        }
-        const ml = a - mip;
-        const lit = mip - anchor;
-        const cost = 1 + lenExtra(lit) + lit + 2 + lenExtra(ml - MIN_MATCH);
-        if (op + cost + 1 + MFLIMIT > cap) break;
-        const tokenPos = op++;
-        const mlCode = ml - MIN_MATCH;
-        dst[tokenPos] = (Math.min(lit, 15) << 4) | Math.min(mlCode, 15);
-        if (lit >= 15) op = writeLen(dst, op, lit);
-        for (let k = anchor; k < mip; k++) dst[op++] = src[k] as number;
-        const dist = mip - ref;
-        dst[op++] = dist & 0xff;
-        dst[op++] = dist >> 8;
-        if (mlCode >= 15) op = writeLen(dst, op, mlCode);
-        ip = mip + ml;
-        anchor = ip;
-        if (ip - 2 < mflimit) table[hash(read32(src, ip - 2))] = ip - 2 + off;
+      if (ref < start || ip - ref > MAX_DISTANCE || dv.getInt32(ref, true) !== seq) {
+        ip += 1 + (misses++ >> 6);
         continue;
       }
-      ip += 1 + (misses++ >> 6);
+      misses = 0;
+      let mip = ip;
+      while (mip > anchor && ref > start && src[mip - 1] === src[ref - 1]) {
+        mip--;
+        ref--;
+      }
+      let a = ip + MIN_MATCH;
+      let b = ref + (ip - mip) + MIN_MATCH;
+      while (a + 4 <= matchLimit && dv.getInt32(a, true) === dv.getInt32(b, true)) {
+        a += 4;
+        b += 4;
+      }
+      while (a < matchLimit && src[a] === src[b]) {
+        a++;
+        b++;
+      }
+      const ml = a - mip;
+      const lit = mip - anchor;
+      const mlCode = ml - MIN_MATCH;
+      const cost = 3 + lit + lenExtra(lit) + lenExtra(mlCode);
+      if (op + cost + 1 + MFLIMIT > cap) break;
+      const tokenPos = op++;
+      dst[tokenPos] = (Math.min(lit, 15) << 4) | Math.min(mlCode, 15);
+      if (lit >= 15) op = writeLen(dst, op, lit);
+      copyBytes(dst, op, src, anchor, mip);
+      op += lit;
+      const dist = mip - ref;
+      dst[op++] = dist & 0xff;
+      dst[op++] = dist >> 8;
+      if (mlCode >= 15) op = writeLen(dst, op, mlCode);
+      ip = a;
+      anchor = ip;
+      if (ip - 2 < mflimit) {
+        table[Math.imul(dv.getInt32(ip - 2, true), PRIME) >>> HASH_SHIFT] = ip - 2 + off;
+      }
     }
   }
   let lit = end - anchor;
@@ -119,7 +123,7 @@ export function lz4CompressDestSize(
   if (1 + lenExtra(lit) + lit > budget) lit = maxLiterals(budget);
   dst[op++] = Math.min(lit, 15) << 4;
   if (lit >= 15) op = writeLen(dst, op, lit);
-  dst.set(src.subarray(anchor, anchor + lit), op);
+  copyBytes(dst, op, src, anchor, anchor + lit);
   op += lit;
   return { consumed: anchor + lit - start, written: op };
 }

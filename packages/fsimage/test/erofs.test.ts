@@ -195,6 +195,37 @@ describe('writeErofs (uncompressed)', () => {
     expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
   });
 
+  it('LZ4: host files compressed on two threads give the bytes streamed content gives', async () => {
+    // ~12 MB in host files (over the pool's threshold): read from file ranges by both threads.
+    const src = join(work, 'pool-src');
+    mkdirSync(src, { recursive: true });
+    const ranged = new Map<string, FsEntry>();
+    const streamed = new Map<string, FsEntry>();
+    for (let i = 0; i < 60; i++) {
+      const data = bytesOf(50_000 + i * 7_001, i + 1, i % 3 === 0 ? 0 : 40 + i);
+      writeFileSync(join(src, `f${i}`), data);
+      const base = file(data);
+      streamed.set(`/f${i}`, base);
+      const { openContent: _, ...meta } = base;
+      const path = join(src, `f${i}`);
+      ranged.set(`/f${i}`, {
+        ...meta,
+        content: { path, offset: 0, size: data.length, wholeFile: true, open: () => [data] },
+      });
+    }
+    const a = join(work, 'pool-a.erofs');
+    const b = join(work, 'pool-b.erofs');
+    await writeErofs(ranged, a, { compression: 'lz4' });
+    await writeErofs(streamed, b, { compression: 'lz4' });
+    expect(Buffer.compare(readFileSync(a), readFileSync(b))).toBe(0);
+    fsck(a);
+    // A file changed since the walk is still noticed on the worker's side.
+    appendFileSync(join(src, 'f59'), 'x');
+    await expect(writeErofs(ranged, a, { compression: 'lz4' })).rejects.toThrow(
+      /"\/f59": file changed size while read/,
+    );
+  });
+
   it('round-trips arbitrary trees (fast-check)', async () => {
     await fc.assert(
       fc.asyncProperty(treeArb(), async (tree) => {
