@@ -104,7 +104,6 @@ export function toFsTree(tree: RootfsTree): FsTree {
   return {
     *entries() {
       for (const [path, e] of tree) {
-        const content = e.content;
         const entry: FsEntry = {
           type: e.type,
           mode: e.mode,
@@ -115,7 +114,8 @@ export function toFsTree(tree: RootfsTree): FsTree {
           size: e.size,
           linkTarget: e.linkTarget,
           rdev: e.rdev,
-          openContent: content ? () => content.open() : undefined,
+          // path + offset: fsimage reads the spool's byte ranges directly
+          content: e.content,
         };
         yield [path, entry] as const;
       }
