@@ -52,7 +52,8 @@ void asyncify_stop_unwind(void);
 struct asyncify_data { void *cur; void *end; };
 static char c2w_unwind_buf[256 * 1024];
 static asyncify_data c2w_unwind_data;
-static volatile int c2w_unwinding;
+volatile int c2w_unwinding;
+static volatile int c2w_never;
 static int c2w_again;
 
 extern "C" int c2w_setjmp_again(void)
@@ -68,6 +69,13 @@ extern "C" void c2w_longjmp(void)
   c2w_unwind_data.end = c2w_unwind_buf + sizeof(c2w_unwind_buf);
   c2w_unwinding = 1;
   asyncify_start_unwind(&c2w_unwind_data);
+}
+
+// Called right after an indirect call while an unwind is in progress (C2W_UNWIND_POINT): it does
+// nothing, but as it can reach c2w_longjmp asyncify instruments the call, so the caller unwinds.
+extern "C" __attribute__((noinline)) void c2w_unwind_point(void)
+{
+  if (c2w_never) c2w_longjmp();
 }
 #endif
 

@@ -67,10 +67,13 @@ case "$kind" in
   native) cp bochs "$out/bochs" ;;
   wasm)
     # setjmp/longjmp by asyncify unwinding (see host/c2w_sjlj.h): only our unwind intrinsic
-    # counts as an unwinding import; c2w_run_cpu is the frame that stops the unwind.
+    # counts as an unwinding import; c2w_run_cpu is the frame that stops the unwind; indirect
+    # calls are taken as not unwinding (patch 0004 marks those that can); nothing ever rewinds.
     wasm-opt bochs --asyncify \
       --pass-arg=asyncify-imports@asyncify.start_unwind,asyncify.stop_unwind \
       --pass-arg=asyncify-removelist@c2w_run_cpu \
+      --pass-arg=asyncify-ignore-indirect \
+      --mod-asyncify-always-and-only-unwind \
       -O2 -o "$out/bochs.wasm"
     ;;
   wasm-eh)
