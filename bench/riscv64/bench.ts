@@ -3,7 +3,9 @@
 // plus the wall time from process start to the end of `true` (pre-booted: resume + run + exit).
 // Runs our native build, our wasm snapshot under Node's WASI and wasmtime, and
 // qemu-system-riscv64 (TCG) in the same run, N runs each (default 3), prints medians.
-//   npx tsx bench/riscv64/bench.ts [--runs N] [--only native,node,wasmtime,qemu]
+// --before DIR adds native-before and node-before: another build of the machine (DIR/native/c2w-rv64
+// and DIR/vm.wasm, e.g. from an older commit) measured in the same run.
+//   npx tsx bench/riscv64/bench.ts [--runs N] [--only native,node,wasmtime,qemu] [--before DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -23,13 +25,25 @@ import { runGuest } from '../../test/guest/qemu.js';
 
 const root = join(import.meta.dirname, '../..');
 const kdir = join(root, 'kernel/build/riscv64');
-const native = join(root, 'emulators/riscv64/build/native/c2w-rv64');
-const vm = join(root, 'emulators/riscv64/build/vm.wasm');
 const argv = process.argv.slice(2);
-const runs = Number(argv[argv.indexOf('--runs') + 1] || 3) || 3;
-const only = argv.includes('--only')
-  ? argv[argv.indexOf('--only') + 1].split(',')
-  : ['native', 'node', 'node-no-liftoff', 'wasmtime', 'qemu'];
+const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+const builds: Record<string, { native: string; vm: string }> = {
+  '': {
+    native: join(root, 'emulators/riscv64/build/native/c2w-rv64'),
+    vm: join(root, 'emulators/riscv64/build/vm.wasm'),
+  },
+};
+const before = opt('--before');
+if (before) {
+  builds['-before'] = { native: join(before, 'native/c2w-rv64'), vm: join(before, 'vm.wasm') };
+  for (const f of Object.values(builds['-before']))
+    if (!existsSync(f)) {
+      console.error(`bench: --before: ${f} does not exist`);
+      process.exit(2);
+    }
+}
+const runs = Number(opt('--runs') || 3) || 3;
+const only = opt('--only')?.split(',') ?? ['native', 'node', 'node-no-liftoff', 'wasmtime', 'qemu'];
 
 const SCRIPT = [
   "t() { cut -d' ' -f1 /proc/uptime; }",
@@ -70,7 +84,7 @@ function timed(cmd: string, args: string[]): { out: string; ms: number } {
 }
 
 const cmdline = readFileSync(join(kdir, 'cmdline.txt'), 'utf8').trim();
-const nativeArgs = (a: string[]) => [
+const nativeArgs = (a: string[]): string[] => [
   '--kernel',
   join(kdir, 'Image'),
   '--initrd',
@@ -90,12 +104,13 @@ async function main() {
   const add = (k: string, f: Fig) => {
     results[k] = [...(results[k] ?? []), f];
   };
-  let packed = '';
-  if (only.some((k) => k.startsWith('node') || k === 'wasmtime') && existsSync(vm)) {
-    packed = join(work, 'out.wasm');
+  const packed: Record<string, string> = {};
+  for (const [tag, b] of Object.entries(builds)) {
+    if (!only.some((k) => k.startsWith('node') || k === 'wasmtime') || !existsSync(b.vm)) continue;
+    packed[tag] = join(work, `out${tag}.wasm`);
     await packModule({
-      module: vm,
-      output: packed,
+      module: b.vm,
+      output: packed[tag],
       config: encodeRunConfig({}),
       rootfs: { path: image },
     });
@@ -108,17 +123,21 @@ async function main() {
     wasmtime: [join(process.env.C2W_CACHE ?? '/var/cache/c2w', 'bin/wasmtime-py')],
   };
   for (let i = 0; i < runs; i++) {
-    if (only.includes('native')) {
-      const s = timed(native, nativeArgs(['true']));
-      const w = timed(native, nativeArgs(['sh', '-c', SCRIPT]));
-      add('native', { ...parse(w.out), start: s.ms / 1000 });
+    for (const [tag, b] of Object.entries(builds)) {
+      if (!only.includes('native')) continue;
+      const s = timed(b.native, nativeArgs(['true']));
+      const w = timed(b.native, nativeArgs(['sh', '-c', SCRIPT]));
+      add(`native${tag}`, { ...parse(w.out), start: s.ms / 1000 });
     }
     for (const rt of ['node', 'node-no-liftoff', 'wasmtime']) {
-      if (!only.includes(rt) || !packed) continue;
-      const [cmd, ...pre] = wasmCmd[rt];
-      const s = timed(cmd, [...pre, packed, 'true']);
-      const w = timed(cmd, [...pre, packed, 'sh', '-c', SCRIPT]);
-      add(rt, { ...parse(w.out), start: s.ms / 1000 });
+      for (const tag of Object.keys(packed)) {
+        // the other build only under Node (the goal's runtime), to keep the run short
+        if (!only.includes(rt) || (tag && rt !== 'node')) continue;
+        const [cmd, ...pre] = wasmCmd[rt];
+        const s = timed(cmd, [...pre, packed[tag], 'true']);
+        const w = timed(cmd, [...pre, packed[tag], 'sh', '-c', SCRIPT]);
+        add(`${rt}${tag}`, { ...parse(w.out), start: s.ms / 1000 });
+      }
     }
     if (only.includes('qemu')) {
       const s = await runGuest('riscv64', { rootfs: image, args: ['true'] });
@@ -141,13 +160,13 @@ async function main() {
   const base = rows.find((r) => r.k === 'native');
   console.log(`riscv64 bench, ${runs} runs, medians (seconds; x = ratio to our native build)`);
   console.log(
-    'runtime     (a) sh loop        (b) sha256         (c) gzip           start..exit of `true`',
+    'runtime         (a) sh loop        (b) sha256         (c) gzip           start..exit of `true`',
   );
   for (const r of rows) {
     const cell = (v: number, b?: number) =>
       `${v.toFixed(2).padStart(7)}${b ? ` (x${(v / b).toFixed(2)})` : ''}`.padEnd(19);
     console.log(
-      `${r.k.padEnd(12)}${cell(r.a, base?.a)}${cell(r.b, base?.b)}${cell(r.c, base?.c)}${r.start.toFixed(2)}`,
+      `${r.k.padEnd(16)}${cell(r.a, base?.a)}${cell(r.b, base?.b)}${cell(r.c, base?.c)}${r.start.toFixed(2)}`,
     );
   }
   console.log(

@@ -774,7 +774,7 @@ enum {
   OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
   OP_FENCE, OP_AMO, OP_SYSTEM, OP_EBREAK, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_FP,
   /* fused sequences (see fuse()) */
-  OP_SLLI_SRLI, OP_RORW,
+  OP_SLLI_SRLI, OP_RORW, OP_LD_LD, OP_SD_SD,
 };
 
 static inline void dset(RVDInsn *d, int op, unsigned rd, unsigned rs1, unsigned rs2, int32_t imm) {
@@ -1006,11 +1006,25 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
 
 /* Fuses the entry d (decoded from page+off) with the instructions that follow it into one
  * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
- * field extraction) and `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
- * sha256). The fused entry runs the instructions in order and counts each; jumps to the later
- * instructions use their own entries. */
+ * field extraction), `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
+ * sha256), and two `ld` or two `sd` off one base register. The fused entry runs the instructions
+ * in order and counts each (a fault in the second one is reported at its own pc); jumps to the
+ * later instructions use their own entries. */
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
+  if (d->op == OP_LD || d->op == OP_SD) {
+    /* two loads or two stores off the same base register (prologues, epilogues, copies) */
+    decode(peek(page, off + d->len), &b);
+    if (b.op != d->op || b.rs1 != d->rs1) return;
+    if (d->op == OP_LD && (d->rd == 0 || b.rd == 0 || d->rd == d->rs1)) return;
+    d->op = d->op == OP_LD ? OP_LD_LD : OP_SD_SD;
+    if (d->op == OP_LD_LD) d->rs2 = b.rd;
+    else d->rd = b.rs2;
+    d->imm = (int32_t)((uint32_t)(uint16_t)d->imm | (uint32_t)b.imm << 16);
+    d->len1 = d->len;
+    d->len += b.len;
+    return;
+  }
   if (d->rd == 0 || (d->op != OP_SLLI && d->op != OP_SLLIW)) return;
   decode(peek(page, off + d->len), &b);
   if (d->op == OP_SLLI && b.op == OP_SRLI && b.rs1 == d->rd && b.rd != 0) {
@@ -1348,6 +1362,54 @@ int rv_run(RVCPU *s, int64_t budget) {
     RD = t;
     x[d->rs2] = t >> (d->imm >> 8);
     n--;
+    NEXT();
+  }
+  case OP_LD_LD: {
+    uint64_t base = RS1, a = base + (uint64_t)(int64_t)(int16_t)d->imm, v;
+    LOAD_FAST(uint64_t, 8, a, v);
+    RD = v;
+    n--;
+    a = base + (uint64_t)(int64_t)(d->imm >> 16);
+    TLBEntry *e = &tlbr[(a >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
+      v = ld64h((void *)(uintptr_t)(a + e->addend));
+    } else {
+      int c = load_slow(s, a, 8, &v, &tval);
+      if (c) {
+        cause = (uint64_t)c;
+        d += d->len1 >> 1;
+        goto exception;
+      }
+    }
+    x[d->rs2] = v;
+    NEXT();
+  }
+  case OP_SD_SD: {
+    uint64_t base = RS1, a = base + (uint64_t)(int64_t)(int16_t)d->imm;
+    TLBEntry *e = &tlbw[(a >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
+      st64h((void *)(uintptr_t)(a + e->addend), RS2);
+    } else {
+      int c = store_slow(s, a, 8, RS2, &tval);
+      if (c) {
+        cause = (uint64_t)c;
+        goto exception;
+      }
+    }
+    n--;
+    a = base + (uint64_t)(int64_t)(d->imm >> 16);
+    e = &tlbw[(a >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
+      st64h((void *)(uintptr_t)(a + e->addend), RD);
+    } else {
+      int c = store_slow(s, a, 8, RD, &tval);
+      if (c) {
+        cause = (uint64_t)c;
+        d += d->len1 >> 1;
+        goto exception;
+      }
+    }
+    DIRTY_CHECK();
     NEXT();
   }
   case OP_RORW: {

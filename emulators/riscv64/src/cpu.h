@@ -21,7 +21,9 @@ typedef struct {
 typedef struct {
   int32_t imm;
   uint32_t raw; /* the instruction (16 bits for RVC) */
-  uint8_t op, rd, rs1, rs2, len, pad[3];
+  uint8_t op, rd, rs1, rs2, len;
+  uint8_t len1; /* fused entries: length of the first instruction */
+  uint8_t pad[2];
 } RVDInsn;
 typedef struct {
   uint64_t ppn;   /* guest physical page number (RAM-relative), or ~0 */

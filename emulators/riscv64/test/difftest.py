@@ -128,9 +128,15 @@ class Gen:
         return self.r.choice(RMS)
 
     def idiom(self):
-        # sequences the emulator fuses into one decoded entry (shift pairs, 32-bit rotates), on a
-        # few registers so that they often alias (which must prevent or survive the fusion)
+        # sequences the emulator fuses into one decoded entry (two loads or stores off one base,
+        # shift pairs, 32-bit rotates), on a few registers so that they often alias (which must
+        # prevent or survive the fusion)
         r = self.r
+        if r.random() < 0.3:
+            base, top = r.choice([("x30", MEMSZ), ("x2", MEMSZ), ("x8", MEMSZ - 64)])
+            op = r.choice(["ld", "sd"])
+            return ["%s %s, %d(%s)" % (op, self.d() if op == "ld" else self.s(), r.randrange(0, top // 8) * 8, base)
+                    for _ in range(2)]
         regs = ["x%d" % v for v in r.sample([1, 3, 9, 10, 12, 15], 3)]
         t, u, a = r.choice(regs), r.choice(regs), r.choice(regs)
         if r.random() < 0.5:

@@ -331,9 +331,24 @@ static void test_smc(void) {
   check(r == 11, 63, "rewritten upper half across a page end", (u64)r);
 }
 
+/* the second of two fused stores (loads) faults: the first is done, the trap is at the second */
+static void test_fused_faults(void) {
+  u64 b = 0x84000000ULL - 8, c0 = m_count, v = 0x1234, l, r1 = 0, r2 = 0x77;
+  *(volatile u64 *)b = 0;
+  __asm__ volatile(".option push\n.option norvc\nsd %[v], 0(%[b])\n1: sd %[v], 8(%[b])\n.option pop\nlla %[l], 1b"
+                   : [l] "=&r"(l) : [v] "r"(v), [b] "r"(b) : "memory");
+  check(m_count == c0 + 1 && m_cause == 7 && m_epc == l && m_tval == b + 8 && *(volatile u64 *)b == v, 64,
+        "second of two stores faults", m_epc);
+  __asm__ volatile(".option push\n.option norvc\nld %[r1], 0(%[b])\n1: ld %[r2], 8(%[b])\n.option pop\nlla %[l], 1b"
+                   : [l] "=&r"(l), [r1] "+&r"(r1), [r2] "+&r"(r2) : [b] "r"(b) : "memory");
+  check(m_count == c0 + 2 && m_cause == 5 && m_epc == l && r1 == v && r2 == 0x77, 65, "second of two loads faults",
+        m_epc);
+}
+
 int main(void) {
   puts_("priv tests\n");
   test_smc();
+  test_fused_faults();
   test_m_traps();
   test_modes();
   test_fs();
