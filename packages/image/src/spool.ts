@@ -20,14 +20,16 @@ export class ContentSpool {
   private bufLen = 0;
   /** Bytes already written to the file; the buffer holds the bytes after that. */
   private flushed = 0;
-  private readonly index = new Map<string, FileContent>();
+  /** Distinct contents stored, by size. */
+  private readonly bySize = new Map<number, FileContent[]>();
   /** Bytes stored (after deduplication). */
   get size(): number {
     return this.flushed + this.bufLen;
   }
+  private distinct = 0;
   /** Number of distinct contents. */
   get count(): number {
-    return this.index.size;
+    return this.distinct;
   }
 
   private constructor(dir: string) {
@@ -79,32 +81,69 @@ export class ContentSpool {
     this.bufLen += chunk.length;
   }
 
-  /** Stores a stream of exactly `expectedSize` bytes; returns where they live. */
+  /**
+   * Stores a stream of exactly `expectedSize` bytes; returns where they live. Contents are
+   * hashed only when an earlier one has the same size (then that one is hashed too, once):
+   * most files have a size of their own, and hashing them all costs more than the rest.
+   */
   async add(
     chunks: AsyncIterable<Uint8Array>,
     expectedSize: number,
     what = 'file',
   ): Promise<FileContent> {
     const start = this.size;
-    const h = createHash('sha256');
+    const same = this.bySize.get(expectedSize);
+    const h = same ? createHash('sha256') : null;
     let n = 0;
     for await (const c of chunks) {
       const b = Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.length);
-      h.update(b);
+      h?.update(b);
       n += b.length;
       await this.append(b);
     }
     if (n !== expectedSize)
       throw new ImageError(`${what}: expected ${expectedSize} bytes, got ${n}`);
+    if (!same || !h) {
+      const fc = fileContent(this.path, start, n);
+      this.bySize.set(n, [fc]);
+      this.distinct++;
+      return fc;
+    }
     const digest = h.digest('hex');
-    const existing = this.index.get(digest);
-    if (existing) {
-      if (start >= this.flushed) this.bufLen = start - this.flushed; // drop the duplicate bytes
-      return existing;
+    for (const fc of same) {
+      fc.sha256 ??= await this.hashOf(fc);
+      if (fc.sha256 === digest) {
+        if (start >= this.flushed) this.bufLen = start - this.flushed; // drop the duplicate bytes
+        return fc;
+      }
     }
     const fc = fileContent(this.path, start, n, digest);
-    this.index.set(digest, fc);
+    same.push(fc);
+    this.distinct++;
     return fc;
+  }
+
+  /** sha256 of stored bytes (still in the buffer, or already in the file). */
+  private async hashOf(fc: FileContent): Promise<string> {
+    const h = createHash('sha256');
+    const end = fc.offset + fc.size;
+    if (fc.offset < this.flushed) {
+      if (!this.fd) throw new Error('spool closed');
+      const upto = Math.min(end, this.flushed);
+      const tmp = Buffer.allocUnsafe(Math.min(upto - fc.offset, BUF_SIZE));
+      for (let pos = fc.offset; pos < upto; ) {
+        const { bytesRead } = await this.fd.read(tmp, 0, Math.min(tmp.length, upto - pos), pos);
+        if (bytesRead === 0) throw new Error('spool: short read');
+        h.update(tmp.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
+    }
+    if (end > this.flushed) {
+      h.update(
+        this.buf.subarray(Math.max(fc.offset, this.flushed) - this.flushed, end - this.flushed),
+      );
+    }
+    return h.digest('hex');
   }
 
   /** Makes every stored content readable through FileContent.open(). */

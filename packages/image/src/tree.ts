@@ -20,7 +20,7 @@ export interface FileContent {
   path: string;
   offset: number;
   size: number;
-  /** Hex sha256 of the bytes, when known (always for contents from the spool). */
+  /** Hex sha256 of the bytes, when known (the spool hashes contents that share a size). */
   sha256?: string;
   /** `path` holds exactly these bytes (offset 0, whole file): treeFromDirectory's contents. */
   wholeFile?: boolean;
