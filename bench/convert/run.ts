@@ -87,11 +87,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main() {
   if (!existsSync(bin)) throw new Error('build first: tools/nx run-many -t build artifact');
   const layout = busyboxLayout();
-  const images: [string, string, string, string, string?][] = [
+  const images: [string, string, string, string, string?, string[]?][] = [
     ['busybox amd64', layout, 'amd64', 'amd64'],
     ['busybox riscv64', layout, 'riscv64', 'riscv64'],
   ];
   images.push(['debian minbase amd64', debianLayout(), 'debian', 'amd64']);
+  const debian = images[images.length - 1] as (typeof images)[number];
   // The same images from a local registry (docker-registry on 127.0.0.1, pushed with skopeo).
   const { startRegistry, pushWithSkopeo } = await import('../../test/fixtures/images/registry.ts');
   const reg = await startRegistry({ auth: 'none' });
@@ -99,9 +100,18 @@ async function main() {
     pushWithSkopeo(lay, tag, `${reg.host}/bench/${tag}:latest`);
     images.push([`${name} (registry)`, lay, tag, arch, `${reg.host}/bench/${tag}:latest`]);
   }
+  // The same Debian conversion with an LZ4 rootfs (--rootfs-compression lz4).
+  images.push([
+    `${debian[0]} (OCI layout, LZ4)`,
+    debian[1],
+    debian[2],
+    debian[3],
+    undefined,
+    ['--rootfs-compression', 'lz4'],
+  ]);
 
   const rows: string[][] = [];
-  for (const [name, lay, tag, arch, registryRef] of images) {
+  for (const [name, lay, tag, arch, registryRef, extra = []] of images) {
     const blobs = blobsOf(lay, tag);
     const blobBytes = blobs.reduce((a, b) => a + b.size, 0);
     const raw = await uncompressedBytes(blobs);
@@ -121,7 +131,7 @@ async function main() {
         const t = performance.now();
         const res = spawnSync(
           process.execPath,
-          [bin, '-q', '--target-arch', arch, ref, join(dir, 'out.wasm')],
+          [bin, '-q', '--target-arch', arch, ...extra, ref, join(dir, 'out.wasm')],
           {
             env: { ...process.env, ...env, C2W_CACHE: cacheDir },
             encoding: 'utf8',
@@ -163,7 +173,7 @@ async function main() {
     'rootfs/uncompressed',
   ];
   console.log(
-    `c2w conversion vs copying the same blobs (I/O floor); ${RUNS} runs each, medians; node ${process.version}`,
+    `c2w conversion vs copying the same blobs (I/O floor); ${RUNS} runs each, medians; node ${process.version}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
   );
   console.log(`| ${head.join(' | ')} |`);
   console.log(`|${head.map(() => '---').join('|')}|`);

@@ -86,6 +86,12 @@ describe('c2w command line', () => {
     ],
     ['--to-js', ['--to-js', 'alpine', 'out'], 3, /^c2w: --to-js: .*not built yet/],
     [
+      'unknown compression',
+      ['--rootfs-compression', 'zstd', 'x'],
+      2,
+      /^c2w: --rootfs-compression zstd: expected none or lz4/,
+    ],
+    [
       'unsupported arch',
       ['--target-arch', 's390x', 'oci:/x'],
       3,
@@ -208,6 +214,27 @@ describe.each([
     );
     expect(recs).toContain(`workdir=${cfg.WorkingDir || '/'}`);
     expect(recs).toContain('debug=1');
+  });
+
+  it('--rootfs-compression lz4: a smaller LZ4 EROFS (the default is uncompressed)', async () => {
+    const { layout } = ensureFixtures();
+    const other = fresh();
+    const args = ['--target-arch', arch, '--rootfs-compression', 'lz4', `oci:${layout}:${tag}`];
+    expect(c2w([...args, 'lz4.wasm'], {}, other).status).toBe(0);
+    expect(
+      c2w(['--target-arch', arch, `oci:${layout}:${tag}`, 'plain.wasm'], {}, other).status,
+    ).toBe(0);
+    const plain = Buffer.from(
+      (await readBundle(join(other, 'plain.wasm'))).rootfs ?? new Uint8Array(),
+    );
+    const lz4 = Buffer.from((await readBundle(join(other, 'lz4.wasm'))).rootfs ?? new Uint8Array());
+    // Superblock feature_incompat (byte 1024 + 80), bit 0: lz4_0padding, set by LZ4 images.
+    expect(plain.readUInt32LE(1104) & 1).toBe(0);
+    expect(lz4.readUInt32LE(1104) & 1).toBe(1);
+    expect(lz4.length).toBeLessThan(plain.length);
+    const rootfs = join(other, 'rootfs.check');
+    writeFileSync(rootfs, lz4);
+    execFileSync('fsck.erofs', [rootfs]);
   });
 
   it.each(runtimes)('the packed module reads its bundle on %s', async (rt) => {
