@@ -113,27 +113,45 @@ class Writer {
     this.written += buf.length;
     this.onProgress?.(this.written, this.total);
   }
-  /** Copies `len` bytes from a file at `pos`. */
+  /**
+   * Copies `len` bytes from a file at `pos`: two buffers, the next chunk is read (on the
+   * thread pool) while the current one is written.
+   */
   async copy(src: FileHandle, pos: number, len: number, what: string) {
     await this.flush();
-    const chunk = Buffer.allocUnsafe(Math.min(len, 4 << 20) || 1);
-    let done = 0;
-    while (done < len) {
-      const { bytesRead } = await src.read(
-        chunk,
-        0,
-        Math.min(chunk.length, len - done),
-        pos + done,
-      );
-      if (bytesRead === 0) throw new PackError(`${what}: file shrank while packing`);
-      let off = 0;
-      while (off < bytesRead) {
-        const { bytesWritten } = await this.fh.write(chunk, off, bytesRead - off);
-        off += bytesWritten;
+    const size = Math.min(len, 4 << 20) || 1;
+    const bufs = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)] as const;
+    const readChunk = async (buf: Buffer, at: number): Promise<number> => {
+      const n = Math.min(size, len - at);
+      let got = 0;
+      while (got < n) {
+        const { bytesRead } = await src.read(buf, got, n - got, pos + at + got);
+        if (bytesRead === 0) throw new PackError(`${what}: file shrank while packing`);
+        got += bytesRead;
       }
-      done += bytesRead;
-      this.written += bytesRead;
-      this.onProgress?.(this.written, this.total);
+      return n;
+    };
+    let done = 0;
+    let k = 0;
+    let next = len > 0 ? readChunk(bufs[0], 0) : undefined;
+    try {
+      while (next) {
+        const n = await next;
+        const buf = bufs[k] as Buffer;
+        next = done + n < len ? readChunk(bufs[(k ^ 1) as 0 | 1], done + n) : undefined;
+        let off = 0;
+        while (off < n) {
+          const { bytesWritten } = await this.fh.write(buf, off, n - off);
+          off += bytesWritten;
+        }
+        done += n;
+        k ^= 1;
+        this.written += n;
+        this.onProgress?.(this.written, this.total);
+      }
+    } finally {
+      // a read still in flight when a write failed: its error is not the one to report
+      next?.catch(() => {});
     }
   }
 }
