@@ -79,12 +79,17 @@ extern "C" __attribute__((noinline)) void c2w_unwind_point(void)
 }
 #endif
 
+// cpu_loop through a pointer: it must stay a frame of its own under LTO (the asyncify-instrumented
+// frame below c2w_run_cpu), and V8 enters its optimized code (a direct call from c2w_run_cpu,
+// which runs once, would keep entering its Liftoff code: see emulators/riscv64/README.md).
+static void (*volatile c2w_cpu_loop)(void) = &BX_CPU_C::cpu_loop;
+
 // Runs the CPU until something asks it to stop (c2w_stop_cpu). Not instrumented by asyncify
 // (see build.sh): it is the frame where an unwinding longjmp ends.
 extern "C" __attribute__((noinline)) void c2w_run_cpu(void)
 {
   for (;;) {
-    BX_CPU(0)->cpu_loop();
+    c2w_cpu_loop();
 #if defined(C2W_SJLJ_ASYNCIFY)
     if (c2w_unwinding) {
       asyncify_stop_unwind();
