@@ -3,9 +3,11 @@
  * Both claim files in order from a shared counter; the writer takes results in file order, so
  * the image is the same bytes whichever thread compressed what (extents depend only on a file's
  * bytes). The worker stays at most LOOKAHEAD bytes ahead of the writer, bounding the memory held
- * in finished results. Without a worker (small jobs, or it cannot start) the writer does all.
+ * in finished results. Without a worker (small jobs, no spare core, or it cannot start) the
+ * writer does all.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import {
   MessageChannel,
@@ -49,6 +51,15 @@ const waitAsync = (
     ): { async: boolean; value: Promise<string> | string };
   }
 ).waitAsync;
+
+/**
+ * Whether a second thread can run beside this one: with every core busy (load average at
+ * least the core count less one) the worker only adds its start-up and hand-over costs.
+ */
+function spareCore(): boolean {
+  const cores = availableParallelism();
+  return cores >= 2 && (loadavg()[0] as number) < cores - 1;
+}
 
 let scratch = Buffer.allocUnsafe(1 << 20);
 
@@ -101,13 +112,18 @@ export class CompressPool {
   private port: MessagePort | undefined;
   private dead = false;
 
-  constructor(private readonly jobs: RangeJob[]) {
+  /** `threads`: 1 = the writer alone, 2 = with a worker; default: 2 when it is worth it. */
+  constructor(
+    private readonly jobs: RangeJob[],
+    threads?: 1 | 2,
+  ) {
     this.ctl = new Int32Array(new SharedArrayBuffer(12));
     this.at = [0];
     for (const j of jobs) this.at.push((this.at[this.at.length - 1] as number) + j.size);
     const script = new URL('./zworker.js', import.meta.url);
     const total = this.at[jobs.length] as number;
-    if (total < MIN_PARALLEL || !existsSync(fileURLToPath(script))) return;
+    const wanted = threads === undefined ? total >= MIN_PARALLEL && spareCore() : threads === 2;
+    if (!wanted || !existsSync(fileURLToPath(script))) return;
     const { port1, port2 } = new MessageChannel();
     const data: WorkerData = {
       jobs,
