@@ -4,7 +4,7 @@
  *   _start (main):    re-opens host resources, reads the bundle footer (docs/contract.md,
  *                     "The packed module"), sets the disk, sends the run config, runs until
  *                     exit=N and exits with N. A module that was not snapshotted boots first. */
-#include "c2w_ctl.h"
+#include "bundle.h"
 #include "host.h"
 #include "machine.h"
 #include <errno.h>
@@ -21,22 +21,13 @@
 
 extern char **environ;
 
-static uint8_t footer[64];
-static int have_footer;
+static uint8_t footer[C2W_BUNDLE_FOOTER_LEN];
 
 /* runs in _start before anything can grow memory: the footer is the last 64 bytes */
 __attribute__((constructor(101))) static void read_footer(void) {
   uintptr_t end = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
-  memcpy(footer, (const void *)(end - 64), 64);
-  have_footer = !memcmp(footer, "C2WBNDL1", 8);
+  memcpy(footer, (const void *)(end - C2W_BUNDLE_FOOTER_LEN), C2W_BUNDLE_FOOTER_LEN);
 }
-
-static uint64_t le64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
-  return v;
-}
-static uint32_t le32(const uint8_t *p) { return (uint32_t)le64(p) & 0xffffffffu; }
 
 static uint8_t *read_file(const char *path, size_t *len, int must) {
   int fd = open(path, O_RDONLY);
@@ -99,84 +90,23 @@ __attribute__((export_name("wizer.initialize"))) void wizer_initialize(void) {
   if (boot()) exit(125);
 }
 
-static const uint8_t *disk_mem;
-static int disk_read_mem(void *o, uint64_t off, uint8_t *buf, size_t len) {
-  (void)o;
-  memcpy(buf, disk_mem + off, len);
-  return 0;
-}
-static int disk_fd = -1;
-static int disk_read_fd(void *o, uint64_t off, uint8_t *buf, size_t len) {
-  (void)o;
-  while (len > 0) {
-    ssize_t n = pread(disk_fd, buf, len, (off_t)off);
-    if (n < 0) return -1;
-    if (n == 0) {
-      memset(buf, 0, len);
-      return 0;
-    }
-    buf += n;
-    len -= (size_t)n;
-    off += (uint64_t)n;
-  }
-  return 0;
-}
-
 int main(int argc, char **argv) {
   if (!machine_booted() && boot()) return 125;
   host_reopen(0, NULL);
   machine_resume();
+  C2wBundle b;
+  c2w_bundle_parse(&b, footer);
   uint64_t disk_size = 0;
-  const uint8_t *cfg = NULL;
-  size_t clen = 0;
-  if (have_footer) {
-    uint32_t flags = le32(footer + 12);
-    uint64_t roff = le64(footer + 16), rlen = le64(footer + 24);
-    uint64_t coff = le64(footer + 32);
-    clen = (size_t)le64(footer + 40);
-    cfg = (const uint8_t *)(uintptr_t)coff;
-    if (flags & 1) {
-      int bfd = host_bundle_dir_fd();
-      disk_fd = bfd >= 0 ? openat(bfd, "rootfs.erofs", O_RDONLY) : -1;
-      struct stat st;
-      if (disk_fd < 0 || fstat(disk_fd, &st)) {
-        fprintf(stderr, "c2w: external bundle: cannot open rootfs.erofs in the /.c2w-bundle preopen\n");
-        return 125;
-      }
-      disk_size = (uint64_t)st.st_size;
-      machine_set_disk(disk_size, disk_read_fd, NULL);
-    } else if (rlen) {
-      disk_mem = (const uint8_t *)(uintptr_t)roff;
-      disk_size = rlen;
-      machine_set_disk(disk_size, disk_read_mem, NULL);
-    }
-  }
-  size_t cap = 65536 + clen;
-  for (int i = 1; i < argc; i++) cap += strlen(argv[i]) + 8;
-  for (char **e = environ; e && *e; e++) cap += strlen(*e) + 8;
-  uint8_t *msg = malloc(cap);
-  C2wMsg m;
-  c2w_msg_begin(&m, msg, cap);
-  if (cfg && clen) c2w_msg_raw(&m, cfg, clen);
-  for (int i = 1; i < argc; i++) c2w_msg_add(&m, "arg", argv[i]);
-  for (char **e = environ; e && *e; e++) c2w_msg_add(&m, "renv", *e);
-  for (int d = 0; d < host_preopen_count(); d++) c2w_msg_add(&m, "mount", host_preopen_guest_path(d));
-  char tbuf[64];
-  uint64_t now = host_realtime_ns();
-  snprintf(tbuf, sizeof(tbuf), "%llu.%09llu", (unsigned long long)(now / 1000000000ULL),
-           (unsigned long long)(now % 1000000000ULL));
-  c2w_msg_add(&m, "time", tbuf);
-  int tty = host_stdin_isatty();
-  c2w_msg_add(&m, "tty", tty ? "1" : "0");
-  snprintf(tbuf, sizeof(tbuf), "%llu", (unsigned long long)disk_size);
-  c2w_msg_add(&m, "disk", tbuf);
-  size_t ml = c2w_msg_end(&m);
-  if (!ml) {
-    fprintf(stderr, "c2w: run config too large\n");
-    return 125;
-  }
+  C2wDiskRead read = NULL;
+  if (c2w_bundle_disk(&b, NULL, &disk_size, &read)) return 125;
+  if (disk_size) machine_set_disk(disk_size, read, NULL);
+  size_t ml = 0;
+  uint8_t *msg = c2w_run_config(b.present ? (const uint8_t *)(uintptr_t)b.config_off : NULL, (size_t)b.config_len,
+                                argc - 1, argv + 1, environ, disk_size, &ml);
+  if (!msg) return 125;
   machine_send_ctl(msg, ml);
   free(msg);
+  int tty = host_stdin_isatty();
   machine_enable_stdin(tty);
   int r = machine_run(0);
   return r < 0 ? 125 : r;
