@@ -93,9 +93,9 @@ describe('c2w command line', () => {
     ],
     [
       'unsupported arch',
-      ['--target-arch', 's390x', 'oci:/x'],
+      ['--target-arch', 'loong64', 'oci:/x'],
       3,
-      /no backend for target architecture s390x/,
+      /no backend for target architecture loong64/,
     ],
     ['missing OCI layout', ['oci:/nonexistent/layout:amd64', 'o.wasm'], 1, /\/nonexistent\/layout/],
     ['bad reference', ['Not A Ref!!', 'o.wasm'], 1, /Not A Ref!!/],
