@@ -9,6 +9,7 @@
 // collected at exit, so its intervals come from the guest's /proc/uptime printed in the markers
 // (QEMU's guest clock follows the host's wall clock; Bochs' does not: sync=none).
 //   npx tsx bench/bochs/run.ts [--runs N] [--only native,node,...] [--node-flags "--no-liftoff"]
+//                              [--boot-only]
 // C2W_BOCHS_BUILD=DIR measures another build of emulators/bochs/build (vm.wasm, wasm/, native/).
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -25,7 +26,10 @@ const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1
 const runs = Number(opt('--runs') ?? 3);
 const nodeFlags = (opt('--node-flags') ?? '').split(' ').filter(Boolean);
 const only = opt('--only')?.split(',') ?? ['native', 'node', 'wasmtime', 'qemu'];
-const script = readFileSync(join(import.meta.dirname, 'guest.sh'), 'utf8');
+// --boot-only: the markers alone, for the start figure (boot of the bare module: no snapshot)
+const script = argv.includes('--boot-only')
+  ? 'for m in s a b c; do echo "MARK $m 0"; done'
+  : readFileSync(join(import.meta.dirname, 'guest.sh'), 'utf8');
 const cmd = ['sh', '-c', script];
 
 const work = join(cache, 'bochs-bench');
