@@ -18,7 +18,13 @@ import {
   startRegistry,
 } from '../../../test/fixtures/images/registry.js';
 import { installedRuntimes, runWasm } from '../../../test/harness/runtimes.js';
-import { busyboxLayout, customLayout, debianLayout, foreignBusyboxLayout } from './images.js';
+import {
+  busyboxLayout,
+  customForeignLayout,
+  customLayout,
+  debianLayout,
+  foreignBusyboxLayout,
+} from './images.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(root, 'packages/cli/dist/bin.js');
@@ -75,6 +81,7 @@ const cases: Case[] = [
   {
     name: 'busybox arm64 (binfmt)',
     ref: () => `oci:${foreignBusyboxLayout('arm64')}:arm64`,
+    custom: () => `oci:${customForeignLayout('arm64')}:custom-arm64`,
     arch: 'arm64',
     uname: 'aarch64',
     built: binfmt.some((b) => b.arches.includes('arm64') && !b.missing()),

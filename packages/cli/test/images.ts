@@ -87,10 +87,18 @@ export function debianLayout(): string {
  * Env GREETING=hi-from-image, WorkingDir /srv/app, User 1000:1000.
  */
 export function customLayout(): string {
-  const base = busyboxLayout();
-  return cached('c2w-custom-busybox-layout', (layout) => {
+  return customOf(busyboxLayout(), 'c2w-custom-busybox-layout', ['amd64', 'riscv64']);
+}
+
+/** The same run config over a foreign arch's busybox (foreignBusyboxLayout), tag `custom-ARCH`. */
+export function customForeignLayout(arch: string): string {
+  return customOf(foreignBusyboxLayout(arch), `c2w-custom-busybox-${arch}-layout`, [arch]);
+}
+
+function customOf(base: string, name: string, arches: string[]): string {
+  return cached(name, (layout) => {
     cpSync(base, layout, { recursive: true });
-    for (const arch of ['amd64', 'riscv64']) {
+    for (const arch of arches) {
       umoci([
         'config',
         '--image',
