@@ -363,6 +363,10 @@ __attribute__((export_name("wizer.initialize"))) void c2w_wizer_initialize(void)
   char *argv[] = {(char *) "bochs", NULL};
   o = parse_args(1, argv);
   boot(o);
+  // A snapshot needs no decoded instructions: empty the instruction cache and zero its pool
+  // (~20 MB of the module otherwise); the guest's code is decoded again after resume.
+  flushICaches();
+  memset(BX_CPU(0)->iCache.mpool, 0, sizeof(BX_CPU(0)->iCache.mpool));
 }
 
 // _start of the snapshot: the constructors already ran at snapshot time.
