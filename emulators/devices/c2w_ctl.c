@@ -85,3 +85,10 @@ size_t c2w_msg_end(C2wMsg *m) {
   for (int i = 0; i < 4; i++) m->buf[i] = (uint8_t)(l >> (8 * i));
   return m->len;
 }
+
+size_t c2w_msg_stdin_eof(uint8_t buf[64]) {
+  C2wMsg m;
+  c2w_msg_begin(&m, buf, 64);
+  c2w_msg_add(&m, "stdin-eof", "1");
+  return c2w_msg_end(&m);
+}

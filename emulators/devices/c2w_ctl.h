@@ -23,4 +23,6 @@ void c2w_msg_begin(C2wMsg *m, uint8_t *buf, size_t cap);
 void c2w_msg_raw(C2wMsg *m, const uint8_t *records, size_t len); /* already packed records */
 void c2w_msg_add(C2wMsg *m, const char *key, const char *value);
 size_t c2w_msg_end(C2wMsg *m); /* returns total length, 0 on overflow */
+/* the one-record message `stdin-eof=1` (the host's stdin ended, non-tty mode) into buf[64] */
+size_t c2w_msg_stdin_eof(uint8_t buf[64]);
 #endif

@@ -88,16 +88,6 @@ static void console_tx(void *, int port, const uint8_t *buf, size_t len)
 
 static void rng_fill(uint8_t *b, size_t n) { host_random(b, n); }
 
-static void send_stdin_eof(void)
-{
-  uint8_t msg[64];
-  C2wMsg m;
-  c2w_msg_begin(&m, msg, sizeof(msg));
-  c2w_msg_add(&m, "stdin-eof", "1");
-  size_t l = c2w_msg_end(&m);
-  c2w_virtio_send_ctl(msg, l);
-}
-
 static bool cpu_halted(void)
 {
   return BX_CPU(0)->activity_state != BX_CPU_C::BX_ACTIVITY_STATE_ACTIVE;
@@ -115,7 +105,10 @@ static void pump_timer(void *)
     }
     if (r < 0) {
       V.stdin_eof = true;
-      if (!V.tty) send_stdin_eof();
+      if (!V.tty) {
+        uint8_t msg[64];
+        c2w_virtio_send_ctl(msg, c2w_msg_stdin_eof(msg));
+      }
       return;
     }
   }

@@ -462,11 +462,7 @@ static void pump_stdin(void) {
     M.stdin_eof = 1;
     if (!M.tty) {
       uint8_t msg[64];
-      C2wMsg m;
-      c2w_msg_begin(&m, msg, sizeof(msg));
-      c2w_msg_add(&m, "stdin-eof", "1");
-      size_t l = c2w_msg_end(&m);
-      machine_send_ctl(msg, l);
+      machine_send_ctl(msg, c2w_msg_stdin_eof(msg));
     }
   }
 }
