@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureFixtures } from '../../../test/fixtures/images/index.js';
+import { debianAptOptions, ensureFixtures } from '../../../test/fixtures/images/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
@@ -132,31 +132,6 @@ const DEBIAN_ARCH: Record<string, { arch: string; suite: string }> = {
   mips64le: { arch: 'mips64el', suite: 'bookworm' },
 };
 
-/** apt options for Debian main of one foreign arch, state under $C2W_CACHE/fixtures. */
-function foreignApt(arch: string, suite: string): string[] {
-  const d = join(cache, 'fixtures', `apt-${arch}-${suite}`);
-  for (const p of ['lists/partial', 'cache/archives/partial', 'etc'])
-    mkdirSync(join(d, p), { recursive: true });
-  if (!existsSync(join(d, 'status'))) writeFileSync(join(d, 'status'), '');
-  writeFileSync(
-    join(d, 'etc/sources.list'),
-    `deb [arch=${arch} signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian ${suite} main\n`,
-  );
-  return [
-    `-oDir::Etc::SourceList=${d}/etc/sources.list`,
-    '-oDir::Etc::SourceParts=/dev/null',
-    `-oDir::State::Lists=${d}/lists`,
-    `-oDir::State::Status=${d}/status`,
-    `-oDir::Cache=${d}/cache`,
-    `-oAPT::Architecture=${arch}`,
-    `-oAPT::Architectures::=${arch}`,
-    '-oAcquire::Languages=none',
-    '-oAcquire::IndexTargets::deb::DEP-11::DefaultEnabled=false',
-    '-oDebug::NoLocking=1',
-    '-qq',
-  ];
-}
-
 /**
  * Busybox (Debian's busybox-static) for a foreign arch (served by the binfmt backend), tag = the
  * OCI arch: /bin/busybox with a few applet links, Cmd /bin/sh, Env PATH=/bin.
@@ -165,7 +140,11 @@ export function foreignBusyboxLayout(arch: string): string {
   const deb = DEBIAN_ARCH[arch];
   if (!deb) throw new Error(`no Debian arch for ${arch}`);
   return cached(`c2w-busybox-${arch}-layout`, (layout, work) => {
-    const apt = foreignApt(deb.arch, deb.suite);
+    const apt = debianAptOptions(
+      join(cache, 'fixtures', `apt-${deb.arch}-${deb.suite}`),
+      deb.arch,
+      deb.suite,
+    );
     const dl = join(work, 'dl');
     mkdirSync(dl);
     execFileSync('apt-get', [...apt, 'update'], { stdio: 'ignore' });
