@@ -763,19 +763,58 @@ exception:
 }
 
 /* ---- decoder: one guest instruction -> RVDInsn (a pure function of its bits) ---- */
-enum {
-  OP_UNDEC = 0, OP_NEWPC = 1, OP_PAGEEND = 2, OP_ILLEGAL, OP_LI, OP_AUIPC, OP_JAL, OP_JALR,
-  OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU,
-  OP_LB, OP_LH, OP_LW, OP_LD, OP_LBU, OP_LHU, OP_LWU, OP_SB, OP_SH, OP_SW, OP_SD,
-  OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI,
-  OP_ADDIW, OP_SLLIW, OP_SRLIW, OP_SRAIW,
-  OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND,
-  OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU,
-  OP_ADDW, OP_SUBW, OP_SLLW, OP_SRLW, OP_SRAW, OP_MULW, OP_DIVW, OP_DIVUW, OP_REMW, OP_REMUW,
-  OP_FENCE, OP_AMO, OP_SYSTEM, OP_EBREAK, OP_FLW, OP_FLD, OP_FSW, OP_FSD, OP_FP,
-  /* fused sequences (see fuse()) */
-  OP_SLLI_SRLI, OP_RORW, OP_LD_LD, OP_SD_SD,
+/* op indices of decoded entries; 0 = not yet decoded. Fused sequences (see fuse()) last. */
+#define RV_OPS(X) \
+  X(UNDEC) X(NEWPC) X(PAGEEND) X(ILLEGAL) X(LI) X(AUIPC) X(JAL) X(JALR) X(BEQ) X(BNE) X(BLT) \
+  X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
+  X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) X(ADDIW) X(SLLIW) \
+  X(SRLIW) X(SRAIW) X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
+  X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) X(ADDW) X(SUBW) X(SLLW) \
+  X(SRLW) X(SRAW) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(FENCE) X(AMO) X(SYSTEM) X(EBREAK) \
+  X(FLW) X(FLD) X(FSW) X(FSD) X(FP) X(SLLI_SRLI) X(RORW) X(LD_LD) X(SD_SD)
+#define RV_OP_ENUM(n) OP_##n,
+enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
+
+
+/* RV_PROFILE builds (make native-profile) count executed entries by op and by pair of
+ * consecutive ops, printed by rv_profile_dump: what to fuse next, where time goes. */
+#ifdef RV_PROFILE
+static const char *const op_names[] = {
+#define RV_OP_NAME(n) #n,
+    RV_OPS(RV_OP_NAME)
 };
+static uint64_t prof_ops[OP_COUNT], prof_pairs[OP_COUNT][OP_COUNT];
+#define PROFILE_STEP(prev, op) (prof_ops[op]++, prof_pairs[prev][op]++, (prev) = (op))
+
+struct prof_row { uint64_t n; int a, b; };
+static int prof_cmp(const void *x, const void *y) {
+  uint64_t p = ((const struct prof_row *)x)->n, q = ((const struct prof_row *)y)->n;
+  return p < q ? 1 : p > q ? -1 : 0;
+}
+void rv_profile_dump(FILE *f) {
+  static struct prof_row rows[OP_COUNT * OP_COUNT];
+  uint64_t total = 0;
+  int k = 0;
+  for (int a = 0; a < OP_COUNT; a++) {
+    total += prof_ops[a];
+    rows[k++] = (struct prof_row){prof_ops[a], a, -1};
+  }
+  qsort(rows, OP_COUNT, sizeof(rows[0]), prof_cmp);
+  fprintf(f, "ops (%llu entries run):\n", (unsigned long long)total);
+  for (int i = 0; i < 30 && rows[i].n; i++)
+    fprintf(f, "  %6.2f%%  %s\n", 100.0 * rows[i].n / total, op_names[rows[i].a]);
+  k = 0;
+  for (int a = 0; a < OP_COUNT; a++)
+    for (int b = 0; b < OP_COUNT; b++) rows[k++] = (struct prof_row){prof_pairs[a][b], a, b};
+  qsort(rows, k, sizeof(rows[0]), prof_cmp);
+  fprintf(f, "pairs:\n");
+  for (int i = 0; i < 40 && rows[i].n; i++)
+    fprintf(f, "  %6.2f%%  %s %s\n", 100.0 * rows[i].n / total, op_names[rows[i].a], op_names[rows[i].b]);
+}
+#else
+#define PROFILE_STEP(prev, op) ((void)0)
+void rv_profile_dump(FILE *f) { (void)f; }
+#endif
 
 static inline void dset(RVDInsn *d, int op, unsigned rd, unsigned rs1, unsigned rs2, int32_t imm) {
   d->op = (uint8_t)op;
@@ -1131,10 +1170,14 @@ int rv_run(RVCPU *s, int64_t budget) {
 #define RS2 x[d->rs2]
 #define IMM ((uint64_t)(int64_t)d->imm)
 
+#ifdef RV_PROFILE
+  int prof_prev = OP_NEWPC;
+#endif
   for (;;) {
   if (unlikely(n <= 0)) break;
   n--;
   x[0] = 0;
+  PROFILE_STEP(prof_prev, d->op);
   switch (d->op) {
   case OP_UNDEC: {
     uint32_t off = (uint32_t)(((uintptr_t)d - s->dc_base) >> 3);

@@ -3,6 +3,7 @@
 #define C2W_RV_CPU_H
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define TLB_SIZE 256
 #define TLB_SETS 4 /* 0: U, 1: S, 2: S with SUM, 3: M (bare) */
@@ -131,6 +132,8 @@ int rv_check_irq(RVCPU *s);
 void rv_set_mip(RVCPU *s, uint64_t mask, int level);
 /* physical memory helpers for devices (the range may be written: drops its decoded code) */
 uint8_t *rv_phys_ptr(RVCPU *s, uint64_t pa, uint64_t len);
+/* executed ops and op pairs (RV_PROFILE builds; prints nothing otherwise) */
+void rv_profile_dump(FILE *f);
 
 /* provided by the machine */
 int rv_mmio_read(RVCPU *s, uint64_t pa, int size, uint64_t *val);
