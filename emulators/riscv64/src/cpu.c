@@ -771,7 +771,8 @@ exception:
   X(SRLIW) X(SRAIW) X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
   X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) X(ADDW) X(SUBW) X(SLLW) \
   X(SRLW) X(SRAW) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(FENCE) X(AMO) X(SYSTEM) X(EBREAK) \
-  X(FLW) X(FLD) X(FSW) X(FSD) X(FP) X(SLLI_SRLI) X(RORW) X(LD_LD) X(SD_SD)
+  X(FLW) X(FLD) X(FSW) X(FSD) X(FP) X(SLLI_SRLI) X(RORW) X(LD_LD) X(SD_SD) \
+  X(ADD_ADD) X(ADDW_ADDW) X(LBU_BEQ) X(LBU_BNE) X(ADDI_BEQ) X(ADDI_BNE)
 #define RV_OP_ENUM(n) OP_##n,
 enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
 
@@ -1046,11 +1047,41 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
 /* Fuses the entry d (decoded from page+off) with the instructions that follow it into one
  * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
  * field extraction), `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
- * sha256), and two `ld` or two `sd` off one base register. The fused entry runs the instructions
+ * sha256), two `ld` or two `sd` off one base register, two `add` or two `addw`, and `lbu` or
+ * `addi` followed by a `beq`/`bne`. The fused entry runs the instructions
  * in order and counts each (a fault in the second one is reported at its own pc); jumps to the
  * later instructions use their own entries. */
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
+  if ((d->op == OP_ADD || d->op == OP_ADDW) && d->rd != 0) {
+    /* two register adds (sums in hashes and checksums) */
+    decode(peek(page, off + d->len), &b);
+    if (b.op != d->op || b.rd == 0) return;
+    d->op = d->op == OP_ADD ? OP_ADD_ADD : OP_ADDW_ADDW;
+    d->r3 = b.rd;
+    d->r4 = b.rs1;
+    d->imm = b.rs2;
+    d->len1 = d->len;
+    d->len += b.len;
+    return;
+  }
+  if ((d->op == OP_LBU || d->op == OP_ADDI) && d->rd != 0) {
+    /* a byte load and a test of it (string scans); a counter step and a loop test */
+    decode(peek(page, off + d->len), &b);
+    if (b.op != OP_BEQ && b.op != OP_BNE) return;
+    if (d->op == OP_LBU) {
+      if (b.rs1 != d->rd && b.rs2 != d->rd) return;
+      d->op = b.op == OP_BEQ ? OP_LBU_BEQ : OP_LBU_BNE;
+    } else {
+      d->op = b.op == OP_BEQ ? OP_ADDI_BEQ : OP_ADDI_BNE;
+    }
+    d->r3 = b.rs1;
+    d->r4 = b.rs2;
+    d->imm = (int32_t)((uint32_t)(uint16_t)d->imm | (uint32_t)b.imm << 16);
+    d->len1 = d->len;
+    d->len += b.len;
+    return;
+  }
   if (d->op == OP_LD || d->op == OP_SD) {
     /* two loads or two stores off the same base register (prologues, epilogues, copies) */
     decode(peek(page, off + d->len), &b);
@@ -1455,6 +1486,38 @@ int rv_run(RVCPU *s, int64_t budget) {
     DIRTY_CHECK();
     NEXT();
   }
+  case OP_ADD_ADD: {
+    RD = RS1 + RS2;
+    n--;
+    x[d->r3] = x[d->r4] + x[d->imm];
+    NEXT();
+  }
+  case OP_ADDW_ADDW: {
+    RD = (uint64_t)sext32((uint32_t)RS1 + (uint32_t)RS2);
+    n--;
+    x[d->r3] = (uint64_t)sext32((uint32_t)x[d->r4] + (uint32_t)x[d->imm]);
+    NEXT();
+  }
+#define FUSED_BRANCH(cond)                                                       \
+  {                                                                              \
+    n--;                                                                         \
+    if (cond) JUMP(PC() + d->len1 + (uint64_t)(int64_t)(d->imm >> 16));          \
+    NEXT();                                                                      \
+  }
+  case OP_LBU_BEQ:
+  case OP_LBU_BNE: {
+    uint8_t t;
+    LOAD_FAST(uint8_t, 1, RS1 + (uint64_t)(int64_t)(int16_t)d->imm, t);
+    RD = t;
+    if (d->op == OP_LBU_BEQ) FUSED_BRANCH(x[d->r3] == x[d->r4]);
+    FUSED_BRANCH(x[d->r3] != x[d->r4]);
+  }
+  case OP_ADDI_BEQ:
+    RD = RS1 + (uint64_t)(int64_t)(int16_t)d->imm;
+    FUSED_BRANCH(x[d->r3] == x[d->r4]);
+  case OP_ADDI_BNE:
+    RD = RS1 + (uint64_t)(int64_t)(int16_t)d->imm;
+    FUSED_BRANCH(x[d->r3] != x[d->r4]);
   case OP_RORW: {
     uint32_t a = (uint32_t)RS1;
     uint64_t t = (uint64_t)sext32(a << (d->imm & 31)), u = (uint64_t)sext32(a >> ((d->imm >> 8) & 31));

@@ -24,7 +24,7 @@ typedef struct {
   uint32_t raw; /* the instruction (16 bits for RVC) */
   uint8_t op, rd, rs1, rs2, len;
   uint8_t len1; /* fused entries: length of the first instruction */
-  uint8_t pad[2];
+  uint8_t r3, r4; /* fused entries: more registers */
 } RVDInsn;
 typedef struct {
   uint64_t ppn;   /* guest physical page number (RAM-relative), or ~0 */

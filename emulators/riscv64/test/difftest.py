@@ -129,9 +129,21 @@ class Gen:
 
     def idiom(self):
         # sequences the emulator fuses into one decoded entry (two loads or stores off one base,
-        # shift pairs, 32-bit rotates), on a few registers so that they often alias (which must
-        # prevent or survive the fusion)
+        # shift pairs, 32-bit rotates, two adds, a byte load or an addi followed by beq/bne), on a
+        # few registers so that they often alias (which must prevent or survive the fusion)
         r = self.r
+        few = ["x%d" % v for v in r.sample([0, 1, 3, 9, 10, 12, 15], 4)]
+        if r.random() < 0.25:
+            op = r.choice(["add", "addw"])
+            return ["%s %s, %s, %s" % (op, r.choice(few), r.choice(few), r.choice(few)) for _ in range(2)]
+        if r.random() < 0.3:
+            t, dd = r.choice(few), self.d()
+            if r.random() < 0.5:
+                first = "lbu %s, %d(x30)" % (t, r.randrange(0, MEMSZ))
+            else:
+                first = "addi %s, %s, %d" % (t, r.choice(few), r.randrange(-2048, 2048))
+            a, b = r.sample([t, t, r.choice(few), "x0"], 2)
+            return [first, "%s %s, %s, 1f" % (r.choice(["beq", "bne"]), a, b), "addi %s, %s, 1" % (dd, dd), "1:"]
         if r.random() < 0.3:
             base, top = r.choice([("x30", MEMSZ), ("x2", MEMSZ), ("x8", MEMSZ - 64)])
             op = r.choice(["ld", "sd"])

@@ -343,6 +343,13 @@ static void test_fused_faults(void) {
                    : [l] "=&r"(l), [r1] "+&r"(r1), [r2] "+&r"(r2) : [b] "r"(b) : "memory");
   check(m_count == c0 + 2 && m_cause == 5 && m_epc == l && r1 == v && r2 == 0x77, 65, "second of two loads faults",
         m_epc);
+  /* a byte load fused with the branch on it faults: the trap is at the load, the branch runs after */
+  r2 = 0;
+  __asm__ volatile(".option push\n.option norvc\n1: lbu %[r1], 8(%[b])\nbnez %[r1], 2f\nli %[r2], 5\n2:\n"
+                   ".option pop\nlla %[l], 1b"
+                   : [l] "=&r"(l), [r1] "+&r"(r1), [r2] "+&r"(r2) : [b] "r"(b) : "memory");
+  check(m_count == c0 + 3 && m_cause == 5 && m_epc == l && m_tval == b + 8 && r1 == v && r2 == 0, 66,
+        "byte load fused with a branch faults", m_epc);
 }
 
 int main(void) {
