@@ -27,6 +27,10 @@ case "$kind" in
     export LIBS="-lwasi-emulated-pthread -lwasi-emulated-signal -lwasi-emulated-mman -lwasi-emulated-process-clocks -lwasi-emulated-getpid"
     [ "$kind" = wasm-eh ] && LIBS="$LIBS -lsetjmp"
     host_flags=(--host=i686-pc-linux-gnu --build=x86_64-pc-linux-gnu)
+    # no trace linking in wasm: without tail calls every chained handler is a frame on the
+    # engine's stack, and linked traces nest up to 16 traces of 32 instructions; returning to
+    # cpu_loop after each trace measured 15-30% faster (README, bench/bochs/README.md)
+    BOCHS_CONFIGURE_FLAGS+=(--disable-trace-linking)
     ;;
   *) echo "build.sh: unknown kind $kind (native, wasm, wasm-eh)" >&2; exit 2 ;;
 esac
