@@ -1,0 +1,79 @@
+// A/B of bare Bochs modules under Node (issue 7's dispatch experiments): a short version of
+// guest.sh ((a) sh loop 40k, (b) sha256 of 8 MiB, (c) gzip -1 of 8 MiB), the variants
+// interleaved run by run so that a change of load on the shared machine hits all of them.
+//   npx tsx bench/bochs/ab.ts [--runs N] A.wasm B.wasm ...
+// Needs the rootfs of a bench run ($C2W_CACHE/bochs-bench/ext/rootfs.erofs: run run.ts once).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+
+const root = join(import.meta.dirname, '../..');
+const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
+const kernel = join(root, 'kernel/build/x86_64');
+const ext = join(cache, 'bochs-bench/ext');
+const argv = process.argv.slice(2);
+const ri = argv.indexOf('--runs');
+const runs = ri >= 0 ? Number(argv[ri + 1]) : 3;
+const mods = argv.filter((a, k) => a !== '--runs' && (ri < 0 || k !== ri + 1));
+if (mods.length === 0) throw new Error('usage: ab.ts [--runs N] A.wasm B.wasm ...');
+for (const f of [...mods, join(ext, 'rootfs.erofs')])
+  if (!existsSync(f)) throw new Error(`ab: ${f} missing`);
+
+const script = `m() { echo "MARK $1"; }
+m s
+i=0; while [ $i -lt 40000 ]; do i=$((i+1)); done
+m a
+busybox dd if=/dev/zero bs=1M count=8 2>/dev/null | busybox sha256sum >/dev/null
+m b
+busybox dd if=/dev/zero bs=1M count=8 2>/dev/null | busybox gzip -1 | busybox wc -c >/dev/null
+m c`;
+
+type Fig = { a: number; b: number; c: number };
+function once(mod: string): Promise<Fig> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const marks: Record<string, number> = {};
+    let buf = '';
+    const p = spawn(
+      process.execPath,
+      [
+        '--no-incremental-marking',
+        join(cache, 'libexec/node-wasi.mjs'),
+        ...['--dir', `${kernel}::/k`, '--dir', `${ext}::/b`, mod],
+        ...['--boot', '/k', '--disk', '/b/rootfs.erofs', '--env', 'PATH=/bin', '--'],
+        ...['sh', '-c', script],
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    p.stdout.on('data', (d: Buffer) => {
+      const now = (performance.now() - t0) / 1000;
+      buf += d.toString('latin1');
+      for (let m = /MARK (\w)\n/.exec(buf); m; m = /MARK (\w)\n/.exec(buf)) {
+        marks[m[1]] = now;
+        buf = buf.slice(m.index + m[0].length);
+      }
+    });
+    p.on('error', reject);
+    p.on('close', (code) => {
+      if (code !== 0 || !('c' in marks)) reject(new Error(`${mod}: status ${code}`));
+      else resolve({ a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b });
+    });
+  });
+}
+
+const results = new Map<string, Fig[]>(mods.map((m) => [m, []]));
+for (let r = 0; r < runs; r++) {
+  for (const m of mods) {
+    const f = await once(m);
+    console.error(
+      `${basename(m)} run ${r + 1}: ${f.a.toFixed(2)} ${f.b.toFixed(2)} ${f.c.toFixed(2)}`,
+    );
+    results.get(m)?.push(f);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+console.log(`median of ${runs}, wall s: (a) sh 40k, (b) sha256 8M, (c) gzip 8M`);
+for (const [m, fs] of results) {
+  const cells = (['a', 'b', 'c'] as const).map((k) => median(fs.map((f) => f[k])).toFixed(2));
+  console.log(`${basename(m).padEnd(24)} ${cells.join('  ')}`);
+}
