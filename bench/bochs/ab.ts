@@ -3,9 +3,9 @@
 // interleaved run by run so that a change of load on the shared machine hits all of them.
 //   npx tsx bench/bochs/ab.ts [--runs N] A.wasm B.wasm ...
 // Needs the rootfs of a bench run ($C2W_CACHE/bochs-bench/ext/rootfs.erofs: run run.ts once).
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { timeMarks } from './marks.js';
 
 const root = join(import.meta.dirname, '../..');
 const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
@@ -27,36 +27,17 @@ if (!script.includes('-lt 40000') || script.includes('count=16'))
   throw new Error('ab: guest.sh no longer has the loop and sizes this script shortens');
 
 type Fig = { a: number; b: number; c: number };
-function once(mod: string): Promise<Fig> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const marks: Record<string, number> = {};
-    let buf = '';
-    const p = spawn(
-      process.execPath,
-      [
-        '--no-incremental-marking',
-        join(cache, 'libexec/node-wasi.mjs'),
-        ...['--dir', `${kernel}::/k`, '--dir', `${ext}::/b`, mod],
-        ...['--boot', '/k', '--disk', '/b/rootfs.erofs', '--env', 'PATH=/bin', '--'],
-        ...['sh', '-c', script],
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
-    p.stdout.on('data', (d: Buffer) => {
-      const now = (performance.now() - t0) / 1000;
-      buf += d.toString('latin1');
-      for (let m = /MARK (\w)[^\n]*\n/.exec(buf); m; m = /MARK (\w)[^\n]*\n/.exec(buf)) {
-        marks[m[1]] = now;
-        buf = buf.slice(m.index + m[0].length);
-      }
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      if (code !== 0 || !('c' in marks)) reject(new Error(`${mod}: status ${code}`));
-      else resolve({ a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b });
-    });
-  });
+async function once(mod: string): Promise<Fig> {
+  const marks = await timeMarks(basename(mod), process.execPath, [
+    '--no-incremental-marking',
+    join(cache, 'libexec/node-wasi.mjs'),
+    ...['--dir', `${kernel}::/k`, '--dir', `${ext}::/b`, mod],
+    ...['--boot', '/k', '--disk', '/b/rootfs.erofs', '--env', 'PATH=/bin', '--'],
+    ...['sh', '-c', script],
+  ]);
+  for (const k of ['s', 'a', 'b', 'c'])
+    if (!(k in marks)) throw new Error(`${mod}: no marker ${k}`);
+  return { a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b };
 }
 
 const results = new Map<string, Fig[]>(mods.map((m) => [m, []]));

@@ -11,10 +11,11 @@
 //   npx tsx bench/bochs/run.ts [--runs N] [--only native,node,...] [--node-flags "--no-liftoff"]
 //                              [--boot-only]
 // C2W_BOCHS_BUILD=DIR measures another build of emulators/bochs/build (vm.wasm, wasm/, native/).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGuest } from '../../test/guest/qemu.js';
+import { timeMarks } from './marks.js';
 
 const root = join(import.meta.dirname, '../..');
 const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
@@ -78,38 +79,9 @@ function figures(marks: Record<string, number>, name: string): Fig {
   return { start: marks.s, a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b };
 }
 
-function once(name: string): Promise<Fig> {
+async function once(name: string): Promise<Fig> {
   const [bin, ...a] = configs[name]();
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const marks: Record<string, number> = {};
-    const p = spawn(bin, a, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => {
-      const now = (performance.now() - t0) / 1000;
-      buf += d.toString('latin1');
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const m = /^MARK (\w+)/.exec(buf.slice(0, nl));
-        if (m && !(m[1] in marks)) marks[m[1]] = now;
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-      }
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      err = (err + d.toString()).slice(-2000);
-    });
-    p.on('error', reject);
-    p.on('close', (code) => {
-      try {
-        if (code !== 0) throw new Error(`${name}: exit status ${code}: ${err}`);
-        resolve(figures(marks, name));
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  return figures(await timeMarks(name, bin, a), name);
 }
 
 async function qemu(): Promise<Fig> {
