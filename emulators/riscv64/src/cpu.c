@@ -776,7 +776,6 @@ exception:
 #define RV_OP_ENUM(n) OP_##n,
 enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
 
-
 /* RV_PROFILE builds (make native-profile) count executed entries by op and by pair of
  * consecutive ops, printed by rv_profile_dump: what to fuse next, where time goes. */
 #ifdef RV_PROFILE
@@ -1048,9 +1047,9 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
  * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
  * field extraction), `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
  * sha256), two `ld` or two `sd` off one base register, two `add` or two `addw`, and `lbu` or
- * `addi` followed by a `beq`/`bne`. The fused entry runs the instructions
- * in order and counts each (a fault in the second one is reported at its own pc); jumps to the
- * later instructions use their own entries. */
+ * `addi` followed by a `beq`/`bne`. The fused entry runs the instructions in order and counts
+ * each (a fault in the second one is reported at its own pc); jumps to the later instructions use
+ * their own entries. */
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
   if ((d->op == OP_ADD || d->op == OP_ADDW) && d->rd != 0) {

@@ -490,11 +490,12 @@ int machine_run(int until_ready) {
       }
     }
     if (M.ctl.exit_code >= 0) {
-      if (getenv("C2W_STATS"))
+      if (getenv("C2W_STATS")) {
         fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills, %llu TLB fills, %llu slow loads/stores\n",
                 (unsigned long long)M.nslices, (unsigned long long)c->cycles, (unsigned long long)c->dc_fills,
                 (unsigned long long)c->tlb_fills, (unsigned long long)c->slow_accesses);
-      if (getenv("C2W_STATS")) rv_profile_dump(stderr);
+        rv_profile_dump(stderr);
+      }
       return M.ctl.exit_code;
     }
     if (M.powered_off) return 125;
