@@ -772,7 +772,7 @@ exception:
   X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) X(ADDW) X(SUBW) X(SLLW) \
   X(SRLW) X(SRAW) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(FENCE) X(AMO) X(SYSTEM) X(EBREAK) \
   X(FLW) X(FLD) X(FSW) X(FSD) X(FP) X(SLLI_SRLI) X(RORW) X(LD_LD) X(SD_SD) \
-  X(ADD_ADD) X(ADDW_ADDW) X(LBU_BEQ) X(LBU_BNE) X(ADDI_BEQ) X(ADDI_BNE)
+  X(ADD_ADD) X(ADDW_ADDW) X(LBU_BEQ) X(LBU_BNE) X(ADDI_BEQ) X(ADDI_BNE) X(AUIPC_LD)
 #define RV_OP_ENUM(n) OP_##n,
 enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
 
@@ -1046,12 +1046,23 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
 /* Fuses the entry d (decoded from page+off) with the instructions that follow it into one
  * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
  * field extraction), `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
- * sha256), two `ld` or two `sd` off one base register, two `add` or two `addw`, and `lbu` or
- * `addi` followed by a `beq`/`bne`. The fused entry runs the instructions in order and counts
+ * sha256), two `ld` or two `sd` off one base register, two `add` or two `addw`, `lbu` or
+ * `addi` followed by a `beq`/`bne`, and `auipc` followed by an `ld` off its result. The fused entry runs the instructions in order and counts
  * each (a fault in the second one is reported at its own pc); jumps to the later instructions use
  * their own entries. */
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
+  if (d->op == OP_AUIPC && d->rd != 0) {
+    /* a pc-relative load (globals, the GOT): the load's offset goes in the low 12 bits */
+    decode(peek(page, off + d->len), &b);
+    if (b.op != OP_LD || b.rs1 != d->rd || b.rd == 0) return;
+    d->op = OP_AUIPC_LD;
+    d->rs2 = b.rd;
+    d->imm |= b.imm & 0xfff;
+    d->len1 = d->len;
+    d->len += b.len;
+    return;
+  }
   if ((d->op == OP_ADD || d->op == OP_ADDW) && d->rd != 0) {
     /* two register adds (sums in hashes and checksums) */
     decode(peek(page, off + d->len), &b);
@@ -1443,6 +1454,25 @@ int rv_run(RVCPU *s, int64_t budget) {
     RD = v;
     n--;
     a = base + (uint64_t)(int64_t)(d->imm >> 16);
+    TLBEntry *e = &tlbr[(a >> 12) & (TLB_SIZE - 1)];
+    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
+      v = ld64h((void *)(uintptr_t)(a + e->addend));
+    } else {
+      int c = load_slow(s, a, 8, &v, &tval);
+      if (c) {
+        cause = (uint64_t)c;
+        d += d->len1 >> 1;
+        goto exception;
+      }
+    }
+    x[d->rs2] = v;
+    NEXT();
+  }
+  case OP_AUIPC_LD: {
+    uint64_t base = PC() + (uint64_t)(int64_t)(d->imm & ~0xfff), v;
+    uint64_t a = base + (uint64_t)((int64_t)((uint64_t)d->imm << 52) >> 52);
+    RD = base;
+    n--;
     TLBEntry *e = &tlbr[(a >> 12) & (TLB_SIZE - 1)];
     if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
       v = ld64h((void *)(uintptr_t)(a + e->addend));

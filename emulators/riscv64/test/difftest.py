@@ -129,10 +129,16 @@ class Gen:
 
     def idiom(self):
         # sequences the emulator fuses into one decoded entry (two loads or stores off one base,
-        # shift pairs, 32-bit rotates, two adds, a byte load or an addi followed by beq/bne), on a
+        # shift pairs, 32-bit rotates, two adds, a byte load or an addi followed by beq/bne, a
+        # pc-relative load), on a
         # few registers so that they often alias (which must prevent or survive the fusion)
         r = self.r
         few = ["x%d" % v for v in r.sample([0, 1, 3, 9, 10, 12, 15], 4)]
+        if r.random() < 0.15:
+            t = r.choice([v for v in few if v != "x0"])
+            off = r.randrange(0, MEMSZ // 8) * 8
+            return ["1: auipc %s, %%pcrel_hi(membuf+%d)" % (t, off),
+                    "ld %s, %%pcrel_lo(1b)(%s)" % (r.choice([t, t, self.d()]), t)]
         if r.random() < 0.25:
             op = r.choice(["add", "addw"])
             return ["%s %s, %s, %s" % (op, r.choice(few), r.choice(few), r.choice(few)) for _ in range(2)]

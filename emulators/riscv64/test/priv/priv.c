@@ -350,6 +350,16 @@ static void test_fused_faults(void) {
                    : [l] "=&r"(l), [r1] "+&r"(r1), [r2] "+&r"(r2) : [b] "r"(b) : "memory");
   check(m_count == c0 + 3 && m_cause == 5 && m_epc == l && m_tval == b + 8 && r1 == v && r2 == 0, 66,
         "byte load fused with a branch faults", m_epc);
+  /* a pc-relative load (auipc + ld, fused) past the end of RAM: auipc is done, the trap is at the
+   * load. Written at run time: the offset to the end of RAM depends on where codebuf lies */
+  u64 off = 0x84000000ULL - (u64)codebuf, hi = (off + 0x800) >> 12, lo = off - (hi << 12);
+  put32(codebuf, (uint32_t)(hi << 12) | 10 << 7 | 0x17);                   /* auipc a0, hi */
+  put32(codebuf + 4, (uint32_t)(lo << 20) | 10 << 15 | 3 << 12 | 11 << 7 | 0x03); /* ld a1, lo(a0) */
+  put16(codebuf + 8, 0x8082);                                              /* ret */
+  long r = call(codebuf);
+  check(m_count == c0 + 4 && m_cause == 5 && m_epc == (u64)codebuf + 4 && m_tval == 0x84000000ULL &&
+            (u64)r == (u64)codebuf + (hi << 12),
+        67, "pc-relative load fused with its auipc faults", m_epc);
 }
 
 int main(void) {
