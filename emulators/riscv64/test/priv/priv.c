@@ -360,6 +360,16 @@ static void test_fused_faults(void) {
   check(m_count == c0 + 4 && m_cause == 5 && m_epc == (u64)codebuf + 4 && m_tval == 0x84000000ULL &&
             (u64)r == (u64)codebuf + (hi << 12),
         67, "pc-relative load fused with its auipc faults", m_epc);
+  /* four stores off one base (two fused pairs): the first of the second pair faults, the first
+   * pair is done, the fourth store runs after the handler skips the third */
+  u64 c = 0x84000000ULL - 16;
+  *(volatile u64 *)(c - 8) = *(volatile u64 *)c = *(volatile u64 *)(c + 8) = 0;
+  __asm__ volatile(".option push\n.option norvc\nsd %[v], 0(%[c])\nsd %[v], 8(%[c])\n1: sd %[v], 16(%[c])\n"
+                   "sd %[v], -8(%[c])\n.option pop\nlla %[l], 1b"
+                   : [l] "=&r"(l) : [v] "r"(v), [c] "r"(c) : "memory");
+  check(m_count == c0 + 5 && m_cause == 7 && m_epc == l && m_tval == c + 16 && *(volatile u64 *)c == v &&
+            *(volatile u64 *)(c + 8) == v && *(volatile u64 *)(c - 8) == v,
+        68, "third of four stores (two fused pairs) faults", m_epc);
 }
 
 int main(void) {
