@@ -130,10 +130,24 @@ class Gen:
     def idiom(self):
         # sequences the emulator fuses into one decoded entry (two loads or stores off one base,
         # shift pairs, 32-bit rotates, two adds, a byte load or an addi followed by beq/bne, a
-        # pc-relative load), on a
+        # pc-relative load; addi, li, lui or mv before an ALU op, branch or jal), on a
         # few registers so that they often alias (which must prevent or survive the fusion)
         r = self.r
         few = ["x%d" % v for v in r.sample([0, 1, 3, 9, 10, 12, 15], 4)]
+        if r.random() < 0.2:
+            # an addi, li, lui or mv followed by an ALU op, a branch or a jal on its result
+            t, dd = r.choice([v for v in few if v != "x0"]), self.d()
+            pre = r.choice(["addi %s, %s, %d" % (t, r.choice(few), r.randrange(-2048, 2048)),
+                            "li %s, %d" % (t, r.randrange(-2048, 2048)), "lui %s, %d" % (t, r.randrange(1 << 20)),
+                            "mv %s, %s" % (t, r.choice(few))])
+            a, b, k = r.choice(few + [t]), r.choice(few + [t]), r.random()
+            if k < 0.5:
+                op = r.choice("add sub xor or and sll srl sra slt sltu addw subw sllw sraw mul mulw".split())
+                return [pre, "%s %s, %s, %s" % (op, r.choice(few + [t]), a, b)]
+            if k < 0.85:
+                op = r.choice(["beq", "bne", "blt", "bge", "bltu", "bgeu"])
+                return [pre, "%s %s, %s, 1f" % (op, a, b), "addi %s, %s, 1" % (dd, dd), "1:"]
+            return [pre, "jal %s, 1f" % r.choice(few + [t]), "addi %s, %s, 1" % (dd, dd), "1:"]
         if r.random() < 0.15:
             t = r.choice([v for v in few if v != "x0"])
             off = r.randrange(0, MEMSZ // 8) * 8
