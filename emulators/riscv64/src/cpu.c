@@ -1206,6 +1206,24 @@ int rv_run(RVCPU *s, int64_t budget) {
     if (cond) JUMP(PC() + (uint64_t)(int64_t)d->imm);    \
     NEXT();                                              \
   }
+/* the second instruction of a fused entry: an 8-byte load at a_ into x[rs2], its fault its own */
+#define SECOND_LD(a_)                                                       \
+  {                                                                         \
+    uint64_t a2 = (a_), v2;                                                 \
+    TLBEntry *e2 = &tlbr[(a2 >> 12) & (TLB_SIZE - 1)];                      \
+    if (likely(e2->tag == (a2 & ~(uint64_t)0xff8))) {                       \
+      v2 = ld64h((void *)(uintptr_t)(a2 + e2->addend));                     \
+    } else {                                                                \
+      int c_ = load_slow(s, a2, 8, &v2, &tval);                             \
+      if (c_) {                                                             \
+        cause = (uint64_t)c_;                                               \
+        d += d->len1 >> 1;                                                  \
+        goto exception;                                                     \
+      }                                                                     \
+    }                                                                       \
+    x[d->rs2] = v2;                                                         \
+    NEXT();                                                                 \
+  }
 #define RD x[d->rd]
 #define RS1 x[d->rs1]
 #define RS2 x[d->rs2]
@@ -1453,39 +1471,13 @@ int rv_run(RVCPU *s, int64_t budget) {
     LOAD_FAST(uint64_t, 8, a, v);
     RD = v;
     n--;
-    a = base + (uint64_t)(int64_t)(d->imm >> 16);
-    TLBEntry *e = &tlbr[(a >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
-      v = ld64h((void *)(uintptr_t)(a + e->addend));
-    } else {
-      int c = load_slow(s, a, 8, &v, &tval);
-      if (c) {
-        cause = (uint64_t)c;
-        d += d->len1 >> 1;
-        goto exception;
-      }
-    }
-    x[d->rs2] = v;
-    NEXT();
+    SECOND_LD(base + (uint64_t)(int64_t)(d->imm >> 16));
   }
   case OP_AUIPC_LD: {
-    uint64_t base = PC() + (uint64_t)(int64_t)(d->imm & ~0xfff), v;
-    uint64_t a = base + (uint64_t)((int64_t)((uint64_t)d->imm << 52) >> 52);
+    uint64_t base = PC() + (uint64_t)(int64_t)(d->imm & ~0xfff);
     RD = base;
     n--;
-    TLBEntry *e = &tlbr[(a >> 12) & (TLB_SIZE - 1)];
-    if (likely(e->tag == (a & ~(uint64_t)0xff8))) {
-      v = ld64h((void *)(uintptr_t)(a + e->addend));
-    } else {
-      int c = load_slow(s, a, 8, &v, &tval);
-      if (c) {
-        cause = (uint64_t)c;
-        d += d->len1 >> 1;
-        goto exception;
-      }
-    }
-    x[d->rs2] = v;
-    NEXT();
+    SECOND_LD(base + (uint64_t)((int64_t)((uint64_t)d->imm << 52) >> 52));
   }
   case OP_SD_SD: {
     uint64_t base = RS1, a = base + (uint64_t)(int64_t)(int16_t)d->imm;
