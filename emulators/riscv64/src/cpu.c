@@ -1047,9 +1047,9 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
  * entry for idioms that compilers emit often: `slli t, a, k1; srli u, t, k2` (zero-extension and
  * field extraction), `slliw t, a, k1; srliw u, a, k2; or v, u, t` (32-bit rotate, e.g. in
  * sha256), two `ld` or two `sd` off one base register, two `add` or two `addw`, `lbu` or
- * `addi` followed by a `beq`/`bne`, and `auipc` followed by an `ld` off its result. The fused entry runs the instructions in order and counts
- * each (a fault in the second one is reported at its own pc); jumps to the later instructions use
- * their own entries. */
+ * `addi` followed by a `beq`/`bne`, and `auipc` followed by an `ld` off its result. The fused
+ * entry runs the instructions in order and counts each (a fault in the second one is reported at
+ * its own pc); jumps to the later instructions use their own entries. */
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
   if (d->op == OP_AUIPC && d->rd != 0) {
