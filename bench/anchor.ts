@@ -11,6 +11,8 @@ export type Anchor = {
 
 const W: Workload[] = ['a', 'b', 'c'];
 const f2 = (v: number) => v.toFixed(2);
+const each = (f: (k: Workload) => number) =>
+  Object.fromEntries(W.map((k) => [k, f(k)])) as Record<Workload, number>;
 
 /** Lines that compare `ours` with the anchor's goal, raw and scaled by this run's qemu. */
 export function anchorReport(
@@ -26,14 +28,8 @@ export function anchorReport(
     ).join(', ');
   const lines = [`${label} against the goal, raw: ${verdict(ours)}`];
   if (qemu) {
-    const factor = Object.fromEntries(W.map((k) => [k, qemu[k] / anchor.qemu[k]])) as Record<
-      Workload,
-      number
-    >;
-    const scaled = Object.fromEntries(W.map((k) => [k, ours[k] / factor[k]])) as Record<
-      Workload,
-      number
-    >;
+    const factor = each((k) => qemu[k] / anchor.qemu[k]);
+    const scaled = each((k) => ours[k] / factor[k]);
     lines.push(
       `  scaled by qemu (this run / anchor: ${W.map((k) => `${f2(factor[k])}x`).join(', ')}): ${verdict(scaled)}`,
     );

@@ -5,7 +5,7 @@
 // Needs the rootfs of a bench run ($C2W_CACHE/bochs-bench/ext/rootfs.erofs: run run.ts once).
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { timeMarks } from './marks.js';
+import { type Fig, figures, timeMarks } from './marks.js';
 
 const root = join(import.meta.dirname, '../..');
 const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
@@ -26,7 +26,6 @@ const script = readFileSync(join(import.meta.dirname, 'guest.sh'), 'utf8')
 if (!script.includes('-lt 40000') || script.includes('count=16'))
   throw new Error('ab: guest.sh no longer has the loop and sizes this script shortens');
 
-type Fig = { a: number; b: number; c: number };
 async function once(mod: string): Promise<Fig> {
   const marks = await timeMarks(basename(mod), process.execPath, [
     '--no-incremental-marking',
@@ -35,9 +34,7 @@ async function once(mod: string): Promise<Fig> {
     ...['--boot', '/k', '--disk', '/b/rootfs.erofs', '--env', 'PATH=/bin', '--'],
     ...['sh', '-c', script],
   ]);
-  for (const k of ['s', 'a', 'b', 'c'])
-    if (!(k in marks)) throw new Error(`${mod}: no marker ${k}`);
-  return { a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b };
+  return figures(marks, mod);
 }
 
 const results = new Map<string, Fig[]>(mods.map((m) => [m, []]));

@@ -32,3 +32,11 @@ export function timeMarks(name: string, bin: string, args: string[]): Promise<Ma
     });
   });
 }
+
+/** guest.sh's intervals: start (to the first marker) and (a), (b), (c) between markers s..c. */
+export type Fig = { start: number; a: number; b: number; c: number };
+export function figures(marks: Marks, name: string): Fig {
+  for (const k of ['s', 'a', 'b', 'c'])
+    if (!(k in marks)) throw new Error(`${name}: no marker ${k} (got ${JSON.stringify(marks)})`);
+  return { start: marks.s, a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b };
+}

@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runGuest } from '../../test/guest/qemu.js';
 import { type Anchor, anchorReport } from '../anchor.js';
-import { timeMarks } from './marks.js';
+import { type Fig, figures, timeMarks } from './marks.js';
 
 const root = join(import.meta.dirname, '../..');
 const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
@@ -71,7 +71,6 @@ const configs: Record<string, () => string[]> = {
   'wasmtime-bare': () => [join(cache, 'bin/wasmtime-py'), ...bareDirs, bare, ...bareArgs],
 };
 
-type Fig = { start: number; a: number; b: number; c: number };
 const KEYS = ['start', 'a', 'b', 'c'] as const;
 // issue 7: 2x faster than container2wasm's Bochs under Node, within 1.5x of our native build;
 // the anchor's qemu figures are ranges (1.9-2.4 / 0.6-0.7 / 0.65-0.8 s): their middles
@@ -80,12 +79,6 @@ const ANCHOR: Anchor = {
   goal: { a: 16, b: 15, c: 11 },
   nativeRatio: 1.5,
 };
-
-function figures(marks: Record<string, number>, name: string): Fig {
-  for (const k of ['s', 'a', 'b', 'c'])
-    if (!(k in marks)) throw new Error(`${name}: no marker ${k} (got ${JSON.stringify(marks)})`);
-  return { start: marks.s, a: marks.a - marks.s, b: marks.b - marks.a, c: marks.c - marks.b };
-}
 
 async function once(name: string): Promise<Fig> {
   const [bin, ...a] = configs[name]();
