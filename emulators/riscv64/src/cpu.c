@@ -1050,6 +1050,13 @@ static uint32_t peek(const uint8_t *page, uint32_t off) {
  * `addi` followed by a `beq`/`bne`, and `auipc` followed by an `ld` off its result. The fused
  * entry runs the instructions in order and counts each (a fault in the second one is reported at
  * its own pc); jumps to the later instructions use their own entries. */
+/* a two-instruction entry: the first's length (where the second's faults and branches count
+ * from) and the length of both */
+static inline void take_second(RVDInsn *d, const RVDInsn *b) {
+  d->len1 = d->len;
+  d->len += b->len;
+}
+
 static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
   if (d->op == OP_AUIPC && d->rd != 0) {
@@ -1059,8 +1066,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
     d->op = OP_AUIPC_LD;
     d->rs2 = b.rd;
     d->imm |= b.imm & 0xfff;
-    d->len1 = d->len;
-    d->len += b.len;
+    take_second(d, &b);
     return;
   }
   if ((d->op == OP_ADD || d->op == OP_ADDW) && d->rd != 0) {
@@ -1071,8 +1077,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
     d->r3 = b.rd;
     d->r4 = b.rs1;
     d->imm = b.rs2;
-    d->len1 = d->len;
-    d->len += b.len;
+    take_second(d, &b);
     return;
   }
   if ((d->op == OP_LBU || d->op == OP_ADDI) && d->rd != 0) {
@@ -1088,8 +1093,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
     d->r3 = b.rs1;
     d->r4 = b.rs2;
     d->imm = (int32_t)((uint32_t)(uint16_t)d->imm | (uint32_t)b.imm << 16);
-    d->len1 = d->len;
-    d->len += b.len;
+    take_second(d, &b);
     return;
   }
   if (d->op == OP_LD || d->op == OP_SD) {
@@ -1101,8 +1105,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
     if (d->op == OP_LD_LD) d->rs2 = b.rd;
     else d->rd = b.rs2;
     d->imm = (int32_t)((uint32_t)(uint16_t)d->imm | (uint32_t)b.imm << 16);
-    d->len1 = d->len;
-    d->len += b.len;
+    take_second(d, &b);
     return;
   }
   if (d->rd == 0 || (d->op != OP_SLLI && d->op != OP_SLLIW)) return;
