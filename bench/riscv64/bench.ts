@@ -5,7 +5,10 @@
 // qemu-system-riscv64 (TCG) in the same run, N runs each (default 3), prints medians.
 // --before DIR adds native-before and node-before: another build of the machine (DIR/native/c2w-rv64
 // and DIR/vm.wasm, e.g. from an older commit) measured in the same run.
-//   npx tsx bench/riscv64/bench.ts [--runs N] [--only native,node,wasmtime,qemu] [--before DIR]
+// Under Node the machine compiles hot pages to wasm (page compiler); node-interp is the same module
+// with it turned off (C2W_PAGE_COMPILER=0), node-no-liftoff the interpreter-era V8 flag.
+//   npx tsx bench/riscv64/bench.ts [--runs N] [--only native,node,node-interp,node-no-liftoff,wasmtime,qemu]
+//     [--before DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -44,7 +47,7 @@ if (before) {
     }
 }
 const runs = Number(opt('--runs') || 3) || 3;
-const only = opt('--only')?.split(',') ?? ['native', 'node', 'node-no-liftoff', 'wasmtime', 'qemu'];
+const only = opt('--only')?.split(',') ?? ['native', 'node', 'node-interp', 'wasmtime', 'qemu'];
 
 // issue 6: 1.5x faster than TinyEMU-in-wasm under Node (11.3 / 6.2 / 4.7 s), within 1.3x of native
 const ANCHOR: Anchor = {
@@ -125,8 +128,8 @@ async function main() {
   }
   const wasmCmd: Record<string, string[]> = {
     node: ['node', join(root, 'test/harness/node-wasi.mjs')],
-    // V8 keeps the interpreter loop of the snapshot in Liftoff code under dynamic tiering (see
-    // emulators/riscv64/README.md); eager TurboFan compilation avoids that.
+    // the interpreter alone: no page compiler (emulators/riscv64/README.md, "Page compiler")
+    'node-interp': ['env', 'C2W_PAGE_COMPILER=0', 'node', join(root, 'test/harness/node-wasi.mjs')],
     'node-no-liftoff': ['node', '--no-liftoff', join(root, 'test/harness/node-wasi.mjs')],
     wasmtime: [join(process.env.C2W_CACHE ?? '/var/cache/c2w', 'bin/wasmtime-py')],
   };
@@ -137,7 +140,7 @@ async function main() {
       const w = timed(b.native, nativeArgs(['sh', '-c', SCRIPT]));
       add(`native${tag}`, { ...parse(w.out), start: s.ms / 1000 });
     }
-    for (const rt of ['node', 'node-no-liftoff', 'wasmtime']) {
+    for (const rt of ['node', 'node-interp', 'node-no-liftoff', 'wasmtime']) {
       for (const tag of Object.keys(packed)) {
         // the other build only under Node (the goal's runtime), to keep the run short
         if (!only.includes(rt) || (tag && rt !== 'node')) continue;

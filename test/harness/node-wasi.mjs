@@ -8,6 +8,8 @@
 // because Node 20 crashed once with `true` after a large guest powered off, and
 // `--no-incremental-marking` because V8 11.3 crashed in GC during early memory.grow of large
 // emulator modules (see DESIGN.md): the runner re-executes itself with that flag if missing.
+// The riscv64 machine's page compiler is served as @c2w/runtime-wasi serves it, from that
+// package's build in this checkout (tools/nx run-many -t build); C2W_PAGE_COMPILER=0 turns it off.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -100,8 +102,16 @@ const wasi = new WASI({
   returnOnExit: false,
 });
 let instance;
+const imports = wasi.getImportObject();
+const pageCompiler = new URL('../../packages/runtime-wasi/dist/page-compiler.js', import.meta.url);
+if (process.env.C2W_PAGE_COMPILER !== '0' && existsSync(pageCompiler)) {
+  const { withPageCompiler, pageCompilerTarget } = await import(pageCompiler.href);
+  imports.wasi_snapshot_preview1 = withPageCompiler(imports.wasi_snapshot_preview1, () =>
+    pageCompilerTarget(instance.exports),
+  );
+}
 try {
-  instance = await WebAssembly.instantiate(compiled, wasi.getImportObject());
+  instance = await WebAssembly.instantiate(compiled, imports);
 } catch (e) {
   fail(`${module}: cannot instantiate: ${e.message}`, 1);
 }

@@ -8,6 +8,29 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const user = `${root}emulators/riscv64/build/native/rv64-user`;
+const userWasm = `${root}emulators/riscv64/build/wasm/rv64-user.wasm`;
+const nodeWasi = `${root}test/harness/node-wasi.mjs`;
+
+function difftest(seed: number, runner?: string) {
+  const r = spawnSync(
+    'python3',
+    [
+      `${root}emulators/riscv64/test/difftest.py`,
+      '--seed',
+      String(seed),
+      '--programs',
+      '3',
+      '--blocks',
+      '200',
+      '--insns',
+      '40',
+      ...(runner ? ['--runner', runner] : []),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  expect(r.stdout + r.stderr).toContain(': ok');
+  expect(r.status).toBe(0);
+}
 
 describe('riscv64 CPU vs qemu-riscv64', () => {
   for (const seed of [11, 12]) {
@@ -15,23 +38,22 @@ describe('riscv64 CPU vs qemu-riscv64', () => {
       expect(existsSync(user), `${user} missing: tools/nx run emulator-riscv64:artifact`).toBe(
         true,
       );
-      const r = spawnSync(
-        'python3',
-        [
-          `${root}emulators/riscv64/test/difftest.py`,
-          '--seed',
-          String(seed),
-          '--programs',
-          '3',
-          '--blocks',
-          '200',
-          '--insns',
-          '40',
-        ],
-        { encoding: 'utf8', timeout: 300_000 },
-      );
-      expect(r.stdout + r.stderr).toContain(': ok');
-      expect(r.status).toBe(0);
+      difftest(seed);
+    }, 300_000);
+  }
+});
+
+// The wasm build under Node, where the page compiler (emulators/riscv64/src/jit.c) runs every
+// page from its first entry: the same streams through compiled code, leaving it for the
+// interpreter at F/D, AMOs, ecalls and TLB misses.
+describe('riscv64 page compiler vs qemu-riscv64', () => {
+  for (const seed of [11, 13]) {
+    it(`random instruction streams, seed ${seed}`, () => {
+      expect(
+        existsSync(userWasm),
+        `${userWasm} missing: tools/nx run emulator-riscv64:artifact`,
+      ).toBe(true);
+      difftest(seed, `node ${nodeWasi} --dir / ${userWasm} --jit-hot 1`);
     }, 300_000);
   }
 });

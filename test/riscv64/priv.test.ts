@@ -23,3 +23,29 @@ it('privileged ISA tests pass', () => {
   expect(r.stdout).not.toContain('FAIL');
   expect(r.status).toBe(0);
 });
+
+// The same tests with every page compiled at its first entry (the wasm build under Node, whose
+// runner serves the page compiler): faults, interrupts and rewritten code through compiled pages.
+it('privileged ISA tests pass through compiled pages', () => {
+  const wasm = `${root}emulators/riscv64/build/wasm/rv64-user.wasm`;
+  expect(existsSync(wasm), 'tools/nx run emulator-riscv64:artifact').toBe(true);
+  const r = spawnSync(
+    'node',
+    [
+      `${root}test/harness/node-wasi.mjs`,
+      '--dir',
+      '/',
+      wasm,
+      '--machine',
+      '--max-insns',
+      '50000000',
+      '--jit-hot',
+      '1',
+      `${build}/priv.elf`,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(r.stdout).toContain('priv: ok');
+  expect(r.stdout).not.toContain('FAIL');
+  expect(r.status).toBe(0);
+});

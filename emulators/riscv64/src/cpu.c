@@ -2,9 +2,18 @@
  * loads/stores through a direct-mapped software TLB holding host addends, instruction fetch
  * from a cached host pointer to the current code page. */
 #include "cpu.h"
+#include "jit.h"
+#include "ops.h"
 #include "softfp.h"
 #include <stdlib.h>
 #include <string.h>
+
+/* compiled pages run as wasm functions next to the module (jit.c) */
+#if defined(__wasm__)
+#define RV_JIT 1
+#else
+#define RV_JIT 0
+#endif
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
@@ -128,6 +137,7 @@ static __attribute__((noinline)) RVDPage *dc_fill(RVCPU *s, uint64_t ppn) {
   }
   memset(pg->e, 0, sizeof(pg->e));
   pg->e[2048].op = 2; /* OP_PAGEEND */
+  memset(&pg->jit, 0, sizeof(pg->jit));
   pg->ppn = ppn;
   s->dc_fills++;
   uint64_t host = (uint64_t)(uintptr_t)(s->ram + (ppn << 12));
@@ -763,19 +773,6 @@ exception:
 }
 
 /* ---- decoder: one guest instruction -> RVDInsn (a pure function of its bits) ---- */
-/* op indices of decoded entries; 0 = not yet decoded. Fused sequences (see fuse()) last. */
-#define RV_OPS(X) \
-  X(UNDEC) X(NEWPC) X(PAGEEND) X(ILLEGAL) X(LI) X(AUIPC) X(JAL) X(JALR) X(BEQ) X(BNE) X(BLT) \
-  X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU) X(SB) X(SH) X(SW) X(SD) \
-  X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI) X(ADDIW) X(SLLIW) \
-  X(SRLIW) X(SRAIW) X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND) \
-  X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU) X(ADDW) X(SUBW) X(SLLW) \
-  X(SRLW) X(SRAW) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW) X(FENCE) X(AMO) X(SYSTEM) X(EBREAK) \
-  X(FLW) X(FLD) X(FSW) X(FSD) X(FP) X(SLLI_SRLI) X(RORW) X(LD_LD) X(SD_SD) \
-  X(ADD_ADD) X(ADDW_ADDW) X(LBU_BEQ) X(LBU_BNE) X(ADDI_BEQ) X(ADDI_BNE) X(AUIPC_LD)
-#define RV_OP_ENUM(n) OP_##n,
-enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
-
 /* RV_PROFILE builds (make native-profile) count executed entries by op and by pair of
  * consecutive ops, printed by rv_profile_dump: what to fuse next, where time goes. */
 #ifdef RV_PROFILE
@@ -1034,6 +1031,8 @@ static void decode(uint32_t insn, RVDInsn *d) {
   }
   d->raw = insn;
 }
+
+void rv_decode(uint32_t insn, RVDInsn *d) { decode(insn, d); }
 
 /* the instruction at off in a page, if it lies wholly inside (else 0, which is illegal) */
 static uint32_t peek(const uint8_t *page, uint32_t off) {
@@ -1313,10 +1312,28 @@ int rv_run(RVCPU *s, int64_t budget) {
       pg = dc_fill(s, ppn);
     }
     pg->stamp = ++s->dc_clock;
+#if RV_JIT
+    if (s->jit_on) {
+      if (pg->jit.fn && !s->jit_skip) {
+        int32_t r = ((rv_jit_fn)(uintptr_t)pg->jit.fn)(s, (int32_t)n + 1, vp, (uint32_t)(pc & 0xfff) >> 1);
+        s->jit_calls++;
+        s->jit_how[r & 3]++;
+        n = r >> 2;
+        s->jit_skip = r & 3;
+        if ((r & 3) == JIT_NOT_ENTRY) rv_jit_missed(s, pg, h, (uint32_t)(s->pc & 0xfff) >> 1);
+        d = &newpc_insn;
+        continue;
+      }
+      s->jit_skip = 0;
+      if (!pg->jit.fn && ++pg->jit.hot >= rv_jit_hot) rv_jit_compile(s, pg, h, (uint32_t)(pc & 0xfff) >> 1);
+    }
+#endif
     s->dc_dirty = 0;
     s->dc_host = h;
     s->dc_base = (uintptr_t)pg->e;
-    s->dc_vpage = s->dc_jpage = vp;
+    s->dc_vpage = vp;
+    /* jumps within a compiled page enter it through here */
+    s->dc_jpage = pg->jit.fn ? ~0ULL : vp;
     d = pg->e + ((pc & 0xfff) >> 1);
     n++;
     continue;
@@ -1664,7 +1681,14 @@ int rv_run(RVCPU *s, int64_t budget) {
     d = &newpc_insn;
     if (unlikely(s->stop)) break;
   }
-  if (d != &newpc_insn) s->pc = PC();
+  if (d != &newpc_insn) {
+    s->pc = PC();
+#if RV_JIT
+    /* a sample for the page compiler: pages hot through loops that never leave them */
+    if (s->jit_on && s->dc_jpage == s->dc_vpage)
+      ((RVDPage *)(s->dc_base - offsetof(RVDPage, e)))->jit.hot += JIT_SAMPLE;
+#endif
+  }
   s->cycles += s->run_budget - n;
   x[0] = 0;
   return s->run_ret;

@@ -26,9 +26,20 @@ typedef struct {
   uint8_t len1; /* fused entries: length of the first instruction */
   uint8_t r3, r4; /* fused entries: more registers */
 } RVDInsn;
+/* the page compiler's view of a decoded page (jit.c); zero when the page is filled */
+typedef struct {
+  uint32_t hot;        /* entries into the page while it had no compiled function */
+  uint32_t rounds;     /* compilations since the fill */
+  uint32_t fn;         /* table slot of its compiled function, or 0 */
+  uint32_t misses;     /* entries the compiled function did not have, since the last compile */
+  uint32_t entries[64]; /* halfwords that were entered from outside the compiled function */
+  uint16_t map[2048];   /* halfword -> 1 + index of the function's entry there, or 0 */
+} RVJitPage;
 typedef struct {
   uint64_t ppn;   /* guest physical page number (RAM-relative), or ~0 */
   uint64_t stamp; /* last entry (replacement) */
+  uint32_t jit_slot; /* the table slot its compiled functions use (kept across fills) */
+  RVJitPage jit;
   RVDInsn e[2049];
 } RVDPage;
 
@@ -115,6 +126,9 @@ typedef struct RVCPU {
   RVDInsn dc_cross[3];         /* an instruction crossing a page end, and sentinels */
   int64_t run_budget;
   int run_ret;
+  int jit_on;   /* the host runs compiled pages (jit.h) */
+  int jit_skip; /* the compiled page returned to interpret s->pc first */
+  uint64_t jit_pages, jit_calls, jit_how[4]; /* C2W_STATS */
   TLBEntry tlb_r[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_w[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_x[TLB_SETS][TLB_SIZE];

@@ -1,4 +1,5 @@
 #include "machine.h"
+#include "jit.h"
 #include "c2w_ctl.h"
 #include "cpu.h"
 #include "fdt.h"
@@ -64,6 +65,8 @@ static void update_timers(void) {
 void machine_resume(void) {
   M.mtime_base = M.mtime_last;
   M.host_base = host_monotonic_ns();
+  /* asked here, not at boot: a snapshot taken under Wizer resumes under another host */
+  M.cpu.jit_on = rv_jit_host_probe();
 }
 
 /* ---- PLIC ---- */
@@ -491,9 +494,13 @@ int machine_run(int until_ready) {
     }
     if (M.ctl.exit_code >= 0) {
       if (getenv("C2W_STATS")) {
-        fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills, %llu TLB fills, %llu slow loads/stores\n",
+        fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills, %llu TLB fills, %llu slow loads/stores, %llu pages compiled, %llu compiled-page calls\n",
                 (unsigned long long)M.nslices, (unsigned long long)c->cycles, (unsigned long long)c->dc_fills,
-                (unsigned long long)c->tlb_fills, (unsigned long long)c->slow_accesses);
+                (unsigned long long)c->tlb_fills, (unsigned long long)c->slow_accesses, (unsigned long long)c->jit_pages,
+                (unsigned long long)c->jit_calls);
+        fprintf(stderr, "c2w-rv64: compiled pages returned %llu times at a jump, %llu to interpret, %llu not at an entry\n",
+                (unsigned long long)c->jit_how[JIT_JUMPED], (unsigned long long)c->jit_how[JIT_INTERPRET],
+                (unsigned long long)c->jit_how[JIT_NOT_ENTRY]);
         rv_profile_dump(stderr);
       }
       return M.ctl.exit_code;

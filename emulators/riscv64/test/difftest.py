@@ -10,6 +10,7 @@ Usage: difftest.py [--seed N] [--programs N] [--blocks N] [--insns N] [--keep DI
 Exit status 0 when every dump matches; otherwise the first differing block is described.
 """
 import argparse
+import shlex
 import os
 import random
 import shutil
@@ -378,10 +379,13 @@ def main():
     ap.add_argument("--blocks", type=int, default=200)
     ap.add_argument("--insns", type=int, default=24)
     ap.add_argument("--keep")
+    ap.add_argument("--runner", help="command running our side instead of native rv64-user, e.g. the "
+                    "wasm build under Node with the page compiler: '... rv64-user.wasm --jit-hot 1'")
     args = ap.parse_args()
+    ours = shlex.split(args.runner) if args.runner else [USER]
     if not QEMU:
         sys.exit("difftest: qemu-riscv64 not found")
-    if not os.path.exists(USER):
+    if not args.runner and not os.path.exists(USER):
         sys.exit("difftest: %s not built" % USER)
     tmp = args.keep or tempfile.mkdtemp(prefix="rv-difftest-", dir=os.path.join(ROOT, "emulators", "riscv64", "build"))
     os.makedirs(tmp, exist_ok=True)
@@ -404,7 +408,7 @@ def main():
     for p, s in enumerate(srcs):
         elf = s[:-2] + ".elf"
         q = subprocess.run([QEMU, elf], capture_output=True, timeout=120)
-        a = subprocess.run([USER, elf], capture_output=True, timeout=120)
+        a = subprocess.run(ours + [elf], capture_output=True, timeout=120)
         if q.returncode != 0:
             print("qemu failed on %s: %d %s" % (elf, q.returncode, q.stderr.decode()[:500]))
             failed += 1

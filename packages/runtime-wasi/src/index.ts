@@ -6,6 +6,8 @@
  *   crashed once with `true` after an emulated guest powered off);
  * - V8 needs `--no-incremental-marking` for large emulator modules (Node 20 crashed in GC during
  *   early memory.grow without it): `nodeFlagsMissing()` / `reexecWithNodeFlags()`.
+ * - the riscv64 machine's hot code pages are compiled to wasm and run by V8 (./page-compiler.ts;
+ *   `pageCompiler: false` or C2W_PAGE_COMPILER=0 in this process's environment turn it off);
  * - an `--external-bundle` module gets the preopen `/.c2w-bundle` (the directory holding its
  *   `rootfs.erofs`, by default the module's own directory) added after the user's.
  */
@@ -13,6 +15,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { EXTERNAL_BUNDLE_GUEST_DIR, EXTERNAL_ROOTFS_NAME, readFooter } from '@c2w/pack';
+import { pageCompilerTarget, withPageCompiler } from './page-compiler.js';
+
+export { PAGE_COMPILER_FD, pageCompilerTarget, withPageCompiler } from './page-compiler.js';
 
 // The WebAssembly JS API (not in this project's TS libs).
 interface WasmApi {
@@ -44,6 +49,8 @@ export interface RunOptions {
   bundleDir?: string;
   /** Return the exit status instead of exiting the process (not advised for emulators). */
   returnOnExit?: boolean;
+  /** Let the machine compile hot guest code to wasm (default: unless C2W_PAGE_COMPILER=0). */
+  pageCompiler?: boolean;
 }
 
 export const NODE_FLAGS = ['--no-incremental-marking'] as const;
@@ -148,9 +155,15 @@ export async function runModule(opts: RunOptions): Promise<number> {
     preopens,
     returnOnExit: opts.returnOnExit ?? false,
   });
-  let instance: object;
+  let instance: object | undefined;
+  const imports = wasi.getImportObject() as Record<string, Record<string, unknown>>;
+  if (opts.pageCompiler ?? process.env.C2W_PAGE_COMPILER !== '0') {
+    imports.wasi_snapshot_preview1 = withPageCompiler(imports.wasi_snapshot_preview1 ?? {}, () =>
+      pageCompilerTarget((instance as { exports: Record<string, unknown> }).exports),
+    );
+  }
   try {
-    instance = await Wasm.instantiate(compiled, wasi.getImportObject());
+    instance = await Wasm.instantiate(compiled, imports);
   } catch (e) {
     throw new RunError(`${module}: cannot instantiate: ${(e as Error).message}`);
   }

@@ -1,0 +1,596 @@
+/* Page compiler: one wasm function per hot decoded page (README: "Page compiler").
+ *
+ * The function runs from any instruction of the page that the interpreter has executed (its
+ * "starts"), with the guest registers in wasm locals, and returns to the interpreter at the
+ * first thing it does not do itself: a jump out of the page, a TLB miss, an op it does not
+ * compile (CSRs, ecall, AMOs, F/D, mulh), a start it does not know, or the end of the budget.
+ * Its shape:
+ *
+ *   block $exit
+ *     loop $dispatch                     ;; local entry = halfword index of the pc
+ *       block $s[K-1] ... block $s[0] block $unknown
+ *         br_table (entry -> $s[k] of the start at that halfword, else $unknown)
+ *       end  ;; $unknown: exit to the interpreter at the entry pc
+ *       end  ;; code of start 0, falling through to start 1 when it is the next instruction
+ *       ...
+ *       end  ;; code of start K-1
+ *     end
+ *   end      ;; $exit: registers back to the hart, s->pc, return
+ *
+ * Forward jumps within the page branch straight to the end of their start's block; backward
+ * jumps (and jalr into the page) set entry, check the budget and go round $dispatch. */
+#include "jit.h"
+#include "ops.h"
+#include "wasmbuf.h"
+#include <stddef.h>
+#include <string.h>
+
+/* locals: the parameters, the registers x1..x31, scratch */
+enum { L_S, L_N, L_VP, L_ENTRY };
+#define L_X(r) (3 + (r)) /* x1..x31: 4..34 */
+enum { L_A = 35, L_T0, L_T1, L_PC, /* i64 */ L_TLB, L_E, L_FL /* i32 */ };
+#define N_I64_LOCALS (L_PC - L_X(1) + 1)
+#define N_I32_LOCALS (L_FL - L_TLB + 1)
+
+typedef struct {
+  WBuf b;
+  int nstarts;
+  uint16_t off[2048];  /* byte offset of each start, ascending */
+  int16_t start[2048]; /* halfword -> start index, or -1 */
+  uint8_t leader[2048]; /* halfword: a start the function can be entered at (through $dispatch) */
+  int16_t label[2048];  /* halfword: the block whose end its code follows, or -1 */
+  int nlabels, nleaders;
+  uint16_t map[2048];   /* halfword -> 1 + its leader's index, or 0 (pg->jit.map) */
+  uint32_t map_addr;    /* where the function finds it */
+  int closed;           /* label blocks ended so far: the code being emitted follows label closed-1 */
+  RVDInsn insn[2048];  /* each start decoded (unfused) */
+  uint32_t used, written; /* registers read or written, written */
+  int depth;              /* blocks opened inside its code */
+} Jc;
+
+static Jc jc; /* one compilation at a time; in linear memory like all machine state */
+uint32_t rv_jit_hot = JIT_HOT;
+
+static void op(Jc *j, uint8_t o) { wb_byte(&j->b, o); }
+static void op_u(Jc *j, uint8_t o, uint32_t v) {
+  op(j, o);
+  wb_u32(&j->b, v);
+}
+static void i32c(Jc *j, int32_t v) {
+  op(j, W_I32_CONST);
+  wb_s64(&j->b, v);
+}
+static void i64c(Jc *j, int64_t v) {
+  op(j, W_I64_CONST);
+  wb_s64(&j->b, v);
+}
+static void get(Jc *j, uint32_t l) { op_u(j, W_LOCAL_GET, l); }
+static void set(Jc *j, uint32_t l) { op_u(j, W_LOCAL_SET, l); }
+static void mem(Jc *j, uint8_t o, uint32_t align, uint32_t offset) {
+  op_u(j, o, align);
+  wb_u32(&j->b, offset);
+}
+static void getx(Jc *j, unsigned r) {
+  if (r) get(j, L_X(r));
+  else i64c(j, 0);
+}
+/* stores the value on the stack into x[r] (dropped for x0) */
+static void setx(Jc *j, unsigned r) {
+  if (r) set(j, L_X(r));
+  else op(j, W_DROP);
+}
+static void open_if(Jc *j, uint8_t type) {
+  op(j, W_IF);
+  op(j, type);
+  j->depth++;
+}
+static void close_block(Jc *j) {
+  op(j, W_END);
+  j->depth--;
+}
+
+/* label depths from the code of start k */
+/* label depths from the code being emitted */
+static uint32_t d_exit(Jc *j) { return (uint32_t)(j->nlabels - j->closed + 1 + j->depth); }
+static uint32_t d_dispatch(Jc *j) { return (uint32_t)(j->nlabels - j->closed + j->depth); }
+static uint32_t d_label(Jc *j, int m) { return (uint32_t)(m - j->closed + j->depth); }
+
+/* the guest address vpage + rel */
+static void vaddr(Jc *j, int64_t rel) {
+  get(j, L_VP);
+  if (rel) {
+    i64c(j, rel);
+    op(j, W_I64_ADD);
+  }
+}
+
+/* leaves the function with s->pc = vpage + rel; how: JIT_JUMPED, or JIT_INTERPRET if the
+ * instruction there did not run (it is not counted) */
+static void exit_at(Jc *j, int64_t rel, int how) {
+  vaddr(j, rel);
+  set(j, L_PC);
+  i32c(j, how);
+  set(j, L_FL);
+  op_u(j, W_BR, d_exit(j));
+}
+
+static int start_at(Jc *j, int64_t rel) {
+  if (rel < 0 || rel >= 4096 || (rel & 1)) return -1;
+  return j->start[rel >> 1];
+}
+
+/* continues at vpage + rel (a direct jump or branch, or the next instruction) */
+static void goto_rel(Jc *j, int64_t rel) {
+  int t = start_at(j, rel);
+  int m = t < 0 ? -1 : j->label[rel >> 1];
+  if (m >= j->closed) {
+    op_u(j, W_BR, d_label(j, m)); /* forward */
+  } else if (t >= 0 && j->leader[rel >> 1]) {
+    /* backward: round the dispatch loop, if budget is left */
+    i32c(j, (int32_t)(rel >> 1));
+    set(j, L_ENTRY);
+    get(j, L_N);
+    i32c(j, 0);
+    op(j, W_I32_GT_S);
+    op_u(j, W_BR_IF, d_dispatch(j));
+    exit_at(j, rel, JIT_JUMPED);
+  } else {
+    exit_at(j, rel, JIT_JUMPED);
+  }
+}
+
+/* L_A = x[rs1] + imm; L_E = its TLB entry; a miss leaves for the interpreter at rel */
+static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int size) {
+  getx(j, d->rs1);
+  i64c(j, d->imm);
+  op(j, W_I64_ADD);
+  op_u(j, W_LOCAL_TEE, L_A);
+  i64c(j, 12);
+  op(j, W_I64_SHR_U);
+  op(j, W_I32_WRAP_I64);
+  i32c(j, TLB_SIZE - 1);
+  op(j, W_I32_AND);
+  i32c(j, 4);
+  op(j, W_I32_SHL);
+  get(j, L_TLB);
+  op(j, W_I32_ADD);
+  op_u(j, W_LOCAL_TEE, L_E);
+  mem(j, W_I64_LOAD, 3, (uint32_t)(tlb + offsetof(TLBEntry, tag)));
+  get(j, L_A);
+  i64c(j, (int64_t)~(uint64_t)(0xfff ^ (size - 1)));
+  op(j, W_I64_AND);
+  op(j, W_I64_NE);
+  open_if(j, WT_VOID);
+  exit_at(j, rel, JIT_INTERPRET);
+  close_block(j);
+  /* the host address: va + addend, in 32 bits */
+  get(j, L_E);
+  mem(j, W_I64_LOAD, 3, (uint32_t)(tlb + offsetof(TLBEntry, addend)));
+  get(j, L_A);
+  op(j, W_I64_ADD);
+  op(j, W_I32_WRAP_I64);
+}
+
+static void load(Jc *j, const RVDInsn *d, int64_t rel, uint8_t wop, int size) {
+  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_r), size);
+  mem(j, wop, 0, 0);
+  setx(j, d->rd);
+}
+
+static void store(Jc *j, const RVDInsn *d, int64_t rel, uint8_t wop, int size) {
+  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_w), size);
+  getx(j, d->rs2);
+  mem(j, wop, 0, 0);
+}
+
+static void alu_imm(Jc *j, const RVDInsn *d, uint8_t wop) {
+  getx(j, d->rs1);
+  i64c(j, d->imm);
+  op(j, wop);
+  if (wop == W_I64_LT_S || wop == W_I64_LT_U) op(j, W_I64_EXTEND_I32_U);
+  setx(j, d->rd);
+}
+
+static void alu(Jc *j, const RVDInsn *d, uint8_t wop) {
+  getx(j, d->rs1);
+  getx(j, d->rs2);
+  op(j, wop);
+  if (wop == W_I64_LT_S || wop == W_I64_LT_U) op(j, W_I64_EXTEND_I32_U);
+  setx(j, d->rd);
+}
+
+/* 32-bit ops: on the low halves, the result sign-extended; b < 0: the immediate */
+static void alu_w(Jc *j, const RVDInsn *d, uint8_t wop, int imm) {
+  getx(j, d->rs1);
+  op(j, W_I32_WRAP_I64);
+  if (imm) {
+    i32c(j, d->imm);
+  } else {
+    getx(j, d->rs2);
+    op(j, W_I32_WRAP_I64);
+  }
+  op(j, wop);
+  op(j, W_I64_EXTEND_I32_S);
+  setx(j, d->rd);
+}
+
+/* division and remainder as RISC-V defines them for a zero divisor and overflow (wasm traps) */
+static void divrem(Jc *j, const RVDInsn *d, uint8_t wop, int word) {
+  int is_div = wop == W_I64_DIV_S || wop == W_I64_DIV_U || wop == W_I32_DIV_S || wop == W_I32_DIV_U;
+  int is_signed_div = wop == W_I64_DIV_S || wop == W_I32_DIV_S;
+  uint8_t t = word ? WT_I32 : WT_I64;
+  getx(j, d->rs1);
+  set(j, L_T0);
+  getx(j, d->rs2);
+  set(j, L_T1);
+#define OPERAND(l)                        \
+  do {                                    \
+    get(j, l);                            \
+    if (word) op(j, W_I32_WRAP_I64);      \
+  } while (0)
+  OPERAND(L_T1);
+  op(j, word ? W_I32_EQZ : W_I64_EQZ);
+  open_if(j, t);
+  if (is_div) {
+    if (word) i32c(j, -1);
+    else i64c(j, -1);
+  } else {
+    OPERAND(L_T0);
+  }
+  op(j, W_ELSE);
+  if (is_signed_div) {
+    /* x / -1 = -x, wrapping (INT_MIN / -1 = INT_MIN) */
+    OPERAND(L_T1);
+    if (word) {
+      i32c(j, -1);
+      op(j, W_I32_EQ);
+    } else {
+      i64c(j, -1);
+      op(j, W_I64_EQ);
+    }
+    open_if(j, t);
+    if (word) i32c(j, 0);
+    else i64c(j, 0);
+    OPERAND(L_T0);
+    op(j, word ? W_I32_SUB : W_I64_SUB);
+    op(j, W_ELSE);
+    OPERAND(L_T0);
+    OPERAND(L_T1);
+    op(j, wop);
+    close_block(j);
+  } else {
+    OPERAND(L_T0); /* wasm's rem_s of INT_MIN by -1 is 0, as RISC-V wants */
+    OPERAND(L_T1);
+    op(j, wop);
+  }
+  close_block(j);
+#undef OPERAND
+  if (word) op(j, W_I64_EXTEND_I32_S);
+  setx(j, d->rd);
+}
+
+/* ALU ops: the form of the code and its wasm opcode (wasm shifts take the count mod 64 or 32,
+ * as RISC-V does) */
+enum { A_NONE, A_IMM, A_REG, A_IMM_W, A_REG_W, A_DIV, A_DIV_W };
+static const uint8_t alu_ops[OP_COUNT][2] = {
+    [OP_ADDI] = {A_IMM, W_I64_ADD},      [OP_SLTI] = {A_IMM, W_I64_LT_S},    [OP_SLTIU] = {A_IMM, W_I64_LT_U},
+    [OP_XORI] = {A_IMM, W_I64_XOR},      [OP_ORI] = {A_IMM, W_I64_OR},       [OP_ANDI] = {A_IMM, W_I64_AND},
+    [OP_SLLI] = {A_IMM, W_I64_SHL},      [OP_SRLI] = {A_IMM, W_I64_SHR_U},   [OP_SRAI] = {A_IMM, W_I64_SHR_S},
+    [OP_ADDIW] = {A_IMM_W, W_I32_ADD},   [OP_SLLIW] = {A_IMM_W, W_I32_SHL},  [OP_SRLIW] = {A_IMM_W, W_I32_SHR_U},
+    [OP_SRAIW] = {A_IMM_W, W_I32_SHR_S}, [OP_ADD] = {A_REG, W_I64_ADD},      [OP_SUB] = {A_REG, W_I64_SUB},
+    [OP_SLL] = {A_REG, W_I64_SHL},       [OP_SLT] = {A_REG, W_I64_LT_S},     [OP_SLTU] = {A_REG, W_I64_LT_U},
+    [OP_XOR] = {A_REG, W_I64_XOR},       [OP_SRL] = {A_REG, W_I64_SHR_U},    [OP_SRA] = {A_REG, W_I64_SHR_S},
+    [OP_OR] = {A_REG, W_I64_OR},         [OP_AND] = {A_REG, W_I64_AND},      [OP_MUL] = {A_REG, W_I64_MUL},
+    [OP_DIV] = {A_DIV, W_I64_DIV_S},     [OP_DIVU] = {A_DIV, W_I64_DIV_U},   [OP_REM] = {A_DIV, W_I64_REM_S},
+    [OP_REMU] = {A_DIV, W_I64_REM_U},    [OP_ADDW] = {A_REG_W, W_I32_ADD},   [OP_SUBW] = {A_REG_W, W_I32_SUB},
+    [OP_SLLW] = {A_REG_W, W_I32_SHL},    [OP_SRLW] = {A_REG_W, W_I32_SHR_U}, [OP_SRAW] = {A_REG_W, W_I32_SHR_S},
+    [OP_MULW] = {A_REG_W, W_I32_MUL},    [OP_DIVW] = {A_DIV_W, W_I32_DIV_S}, [OP_DIVUW] = {A_DIV_W, W_I32_DIV_U},
+    [OP_REMW] = {A_DIV_W, W_I32_REM_S},  [OP_REMUW] = {A_DIV_W, W_I32_REM_U},
+};
+
+/* compiles the instruction d at byte rel of the page; returns 1 if its code cannot fall through */
+static int compile_insn(Jc *j, const RVDInsn *d, int64_t rel) {
+  /* the budget: one per instruction */
+  get(j, L_N);
+  i32c(j, 1);
+  op(j, W_I32_SUB);
+  set(j, L_N);
+  switch (d->op) {
+  case OP_LI: i64c(j, d->imm); setx(j, d->rd); return 0;
+  case OP_AUIPC: vaddr(j, rel + d->imm); setx(j, d->rd); return 0;
+  case OP_JAL:
+    if (d->rd) {
+      vaddr(j, rel + d->len);
+      setx(j, d->rd);
+    }
+    goto_rel(j, rel + d->imm);
+    return 1;
+  case OP_JALR:
+    getx(j, d->rs1);
+    i64c(j, d->imm);
+    op(j, W_I64_ADD);
+    i64c(j, -2);
+    op(j, W_I64_AND);
+    set(j, L_A);
+    if (d->rd) {
+      vaddr(j, rel + d->len);
+      setx(j, d->rd);
+    }
+    /* into this page: round the dispatch loop */
+    get(j, L_A);
+    get(j, L_VP);
+    op(j, W_I64_SUB);
+    op_u(j, W_LOCAL_TEE, L_T0);
+    i64c(j, 4096);
+    op(j, W_I64_LT_U);
+    open_if(j, WT_VOID);
+    get(j, L_T0);
+    i64c(j, 1);
+    op(j, W_I64_SHR_U);
+    op(j, W_I32_WRAP_I64);
+    set(j, L_ENTRY);
+    get(j, L_N);
+    i32c(j, 0);
+    op(j, W_I32_GT_S);
+    op_u(j, W_BR_IF, d_dispatch(j));
+    close_block(j);
+    get(j, L_A);
+    set(j, L_PC);
+    i32c(j, 0);
+    set(j, L_FL);
+    op_u(j, W_BR, d_exit(j));
+    return 1;
+  case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
+    static const uint8_t cmp[] = {W_I64_EQ, W_I64_NE, W_I64_LT_S, W_I64_GE_S, W_I64_LT_U, W_I64_GE_U};
+    getx(j, d->rs1);
+    getx(j, d->rs2);
+    op(j, cmp[d->op - OP_BEQ]);
+    open_if(j, WT_VOID);
+    goto_rel(j, rel + d->imm);
+    close_block(j);
+    return 0;
+  }
+  case OP_LB: load(j, d, rel, W_I64_LOAD8_S, 1); return 0;
+  case OP_LH: load(j, d, rel, W_I64_LOAD16_S, 2); return 0;
+  case OP_LW: load(j, d, rel, W_I64_LOAD32_S, 4); return 0;
+  case OP_LD: load(j, d, rel, W_I64_LOAD, 8); return 0;
+  case OP_LBU: load(j, d, rel, W_I64_LOAD8_U, 1); return 0;
+  case OP_LHU: load(j, d, rel, W_I64_LOAD16_U, 2); return 0;
+  case OP_LWU: load(j, d, rel, W_I64_LOAD32_U, 4); return 0;
+  case OP_SB: store(j, d, rel, W_I64_STORE8, 1); return 0;
+  case OP_SH: store(j, d, rel, W_I64_STORE16, 2); return 0;
+  case OP_SW: store(j, d, rel, W_I64_STORE32, 4); return 0;
+  case OP_SD: store(j, d, rel, W_I64_STORE, 8); return 0;
+  case OP_FENCE: return 0;
+  default: break;
+  }
+  if (d->rd == 0 && d->op >= OP_ADDI && d->op <= OP_REMUW) return 0; /* hints: no effect */
+  const uint8_t *f = alu_ops[d->op];
+  switch (f[0]) {
+  case A_IMM: alu_imm(j, d, f[1]); return 0;
+  case A_REG: alu(j, d, f[1]); return 0;
+  case A_IMM_W: alu_w(j, d, f[1], 1); return 0;
+  case A_REG_W: alu_w(j, d, f[1], 0); return 0;
+  case A_DIV: divrem(j, d, f[1], 0); return 0;
+  case A_DIV_W: divrem(j, d, f[1], 1); return 0;
+  default:
+    /* everything else runs in the interpreter */
+    exit_at(j, rel, JIT_INTERPRET);
+    return 1;
+  }
+}
+
+static int writes_rd(int o) {
+  return !(o >= OP_BEQ && o <= OP_BGEU) && !(o >= OP_SB && o <= OP_SD) && o != OP_FENCE && o >= OP_LI &&
+         o <= OP_REMUW;
+}
+
+static int ends_run(int o) {
+  return o == OP_JAL || o == OP_JALR || o == OP_ILLEGAL || o == OP_SYSTEM || o == OP_EBREAK;
+}
+
+/* the instruction at byte off of the page, if it lies wholly inside (else 0) */
+static uint32_t fetch(const uint8_t *host, uint32_t off) {
+  uint32_t insn = host[off] | (uint32_t)host[off + 1] << 8;
+  if ((insn & 3) != 3) return insn;
+  if (off + 4 > 4096) return 0;
+  return insn | (uint32_t)host[off + 2] << 16 | (uint32_t)host[off + 3] << 24;
+}
+
+/* marks the instructions from byte off up to a jump or an op the page does not go past; more
+ * than ran: code after a branch not taken yet is compiled too (it only runs if the guest runs it) */
+static void walk(Jc *j, const uint8_t *host, uint32_t off) {
+  while (off < 4096 && j->start[off >> 1] < 0) {
+    uint32_t insn = fetch(host, off);
+    if (!insn) return;
+    RVDInsn *d = &j->insn[off >> 1];
+    rv_decode(insn, d);
+    j->start[off >> 1] = 0;
+    j->used |= 1u << (d->rd & 31) | 1u << (d->rs1 & 31) | 1u << (d->rs2 & 31);
+    if (writes_rd(d->op)) j->written |= 1u << (d->rd & 31);
+    if (ends_run(d->op)) return;
+    off += d->len;
+  }
+}
+
+/* the starts: every instruction the interpreter decoded and what follows it, and every entry
+ * seen; the leaders: entries seen, targets of direct jumps, return addresses */
+static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
+  memset(j->start, 0xff, sizeof(j->start));
+  memset(j->leader, 0, sizeof(j->leader));
+  memset(j->map, 0, sizeof(j->map));
+  j->nstarts = 0;
+  j->used = j->written = 0;
+  for (uint32_t h = 0; h < 2048; h++) {
+    int entered = pg->jit.entries[h >> 5] >> (h & 31) & 1;
+    if (entered) j->leader[h] = 1;
+    if (entered || pg->e[h].op != OP_UNDEC) walk(j, host, h * 2);
+  }
+  for (uint32_t h = 0; h < 2048; h++) {
+    if (j->start[h] < 0) continue;
+    const RVDInsn *d = &j->insn[h];
+    int64_t t = (int64_t)h * 2 + d->imm;
+    if ((d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU)) && t >= 0 && t < 4096 && j->start[t >> 1] >= 0)
+      j->leader[t >> 1] = 1;
+    if ((d->op == OP_JAL || d->op == OP_JALR) && d->rd && h * 2 + d->len < 4096 && j->start[h + d->len / 2] >= 0)
+      j->leader[h + d->len / 2] = 1;
+  }
+  j->nlabels = j->nleaders = 0;
+  for (uint32_t h = 0; h < 2048; h++) {
+    j->label[h] = -1;
+    if (j->start[h] < 0) continue;
+    j->off[j->nstarts] = (uint16_t)(h * 2);
+    j->start[h] = (int16_t)j->nstarts++;
+    if (j->leader[h]) {
+      j->label[h] = (int16_t)j->nlabels++;
+      j->map[h] = (uint16_t)++j->nleaders;
+    }
+  }
+  j->used &= ~1u;
+  j->written &= ~1u;
+}
+
+static void emit_body(Jc *j) {
+  j->b.len = 0;
+  j->b.oom = 0;
+  wb_u32(&j->b, 2); /* local groups */
+  wb_u32(&j->b, N_I64_LOCALS);
+  op(j, WT_I64);
+  wb_u32(&j->b, N_I32_LOCALS);
+  op(j, WT_I32);
+  for (unsigned r = 1; r < 32; r++)
+    if (j->used >> r & 1) {
+      get(j, L_S);
+      mem(j, W_I64_LOAD, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
+      set(j, L_X(r));
+    }
+  /* L_TLB = s + dset * sizeof(one TLB set); the set's own offset goes in the memargs */
+  get(j, L_S);
+  get(j, L_S);
+  mem(j, W_I32_LOAD, 2, (uint32_t)offsetof(RVCPU, dset));
+  i32c(j, TLB_SIZE * sizeof(TLBEntry));
+  op(j, W_I32_MUL);
+  op(j, W_I32_ADD);
+  set(j, L_TLB);
+
+  op(j, W_BLOCK);
+  op(j, WT_VOID); /* $exit */
+  op(j, W_LOOP);
+  op(j, WT_VOID); /* $dispatch */
+  for (int m = 0; m <= j->nlabels; m++) {
+    op(j, W_BLOCK);
+    op(j, WT_VOID);
+  }
+  /* the entry's leader through the page's map, the leader's label */
+  get(j, L_ENTRY);
+  i32c(j, 1);
+  op(j, W_I32_SHL);
+  mem(j, W_I32_LOAD16_U, 1, j->map_addr);
+  op_u(j, W_BR_TABLE, (uint32_t)j->nleaders + 1);
+  wb_u32(&j->b, 0);
+  for (int h = 0; h < 2048; h++)
+    if (j->map[h]) wb_u32(&j->b, (uint32_t)j->label[h] + 1);
+  wb_u32(&j->b, 0);
+  op(j, W_END); /* $unknown (n counts the instruction, as at any exit to the interpreter) */
+  j->closed = 0;
+  j->depth = 0;
+  get(j, L_N);
+  i32c(j, 1);
+  op(j, W_I32_SUB);
+  set(j, L_N);
+  get(j, L_ENTRY);
+  op(j, W_I64_EXTEND_I32_U);
+  i64c(j, 1);
+  op(j, W_I64_SHL);
+  get(j, L_VP);
+  op(j, W_I64_ADD);
+  set(j, L_PC);
+  i32c(j, JIT_NOT_ENTRY);
+  set(j, L_FL);
+  op_u(j, W_BR, d_exit(j));
+  int falls = 0; /* the code emitted last continues into the next start */
+  for (int k = 0; k < j->nstarts; k++) {
+    uint32_t h = j->off[k] >> 1;
+    if (j->label[h] >= 0) {
+      op(j, W_END);
+      j->closed++;
+    } else if (!falls) {
+      continue; /* unreachable */
+    }
+    j->depth = 0;
+    const RVDInsn *d = &j->insn[h];
+    int64_t rel = j->off[k];
+    falls = 0;
+    if (compile_insn(j, d, rel)) continue;
+    int64_t next = rel + d->len;
+    if (k + 1 < j->nstarts && j->off[k + 1] == next) falls = 1;
+    else goto_rel(j, next);
+  }
+  op(j, W_END); /* $dispatch */
+  op(j, W_END); /* $exit */
+  for (unsigned r = 1; r < 32; r++)
+    if (j->written >> r & 1) {
+      get(j, L_S);
+      get(j, L_X(r));
+      mem(j, W_I64_STORE, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
+    }
+  get(j, L_S);
+  get(j, L_PC);
+  mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, pc));
+  /* (n << 2) | how, n not counting an instruction left to the interpreter */
+  get(j, L_N);
+  get(j, L_FL);
+  op(j, W_I32_EQZ);
+  op(j, W_I32_EQZ);
+  op(j, W_I32_ADD);
+  i32c(j, 2);
+  op(j, W_I32_SHL);
+  get(j, L_FL);
+  op(j, W_I32_OR);
+  op(j, W_END);
+}
+
+/* the module: type (i32 i32 i64 i32) -> i32, memory imported as e.m, function exported as f */
+static void emit_module(WBuf *m, const WBuf *body) {
+  static const uint8_t sections[] = {
+      0, 'a', 's', 'm', 1, 0, 0, 0,                                    /* header */
+      1, 9, 1, 0x60, 4, WT_I32, WT_I32, WT_I64, WT_I32, 1, WT_I32, /* type */
+      2, 8, 1, 1, 'e', 1, 'm', 2, 0, 0,                               /* import e.m: memory, min 0 */
+      3, 2, 1, 0,                                                     /* function 0: type 0 */
+      7, 5, 1, 1, 'f', 0, 0,                                          /* export f: function 0 */
+  };
+  WBuf sec = {0};
+  wb_bytes(m, sections, sizeof(sections));
+  wb_u32(&sec, 1);
+  wb_sized(&sec, -1, body);
+  wb_sized(m, 10, &sec);
+  wb_free(&sec);
+}
+
+int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
+  Jc *j = &jc;
+  RVJitPage *jp = &pg->jit;
+  jp->hot = jp->misses = 0;
+  jp->entries[h >> 5] |= 1u << (h & 31);
+  if (jp->rounds >= JIT_ROUNDS) return -1;
+  jp->rounds++;
+  find_starts(j, pg, host);
+  if (!j->nstarts) return -1;
+  j->map_addr = (uint32_t)(uintptr_t)pg->jit.map;
+  emit_body(j);
+  WBuf m = {0};
+  emit_module(&m, &j->b);
+  uint32_t slot = m.oom ? 0 : rv_jit_host_install(m.p, m.len, pg->jit_slot);
+  wb_free(&m);
+  if (!slot) return -1;
+  memcpy(jp->map, j->map, sizeof(jp->map));
+  pg->jit_slot = jp->fn = slot;
+  s->jit_pages++;
+  return 0;
+}
+
+void rv_jit_missed(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
+  RVJitPage *jp = &pg->jit;
+  jp->entries[h >> 5] |= 1u << (h & 31);
+  if (++jp->misses >= JIT_MISSES) rv_jit_compile(s, pg, host, h);
+}

@@ -1,0 +1,38 @@
+/* Page compiler: translates the executed instructions of a hot decoded page into one wasm
+ * function that the host instantiates next to the machine (see README: "Page compiler").
+ * Only wasm builds whose host offers it (rv_jit_host_probe) use it. */
+#ifndef C2W_RV_JIT_H
+#define C2W_RV_JIT_H
+#include "cpu.h"
+
+/* a page is compiled when it has been entered this many times, and again (at most JIT_ROUNDS
+ * times in all) after its function was entered JIT_MISSES times where it has no entry */
+#define JIT_HOT 1000
+/* the threshold in use (owned by jit.c; tests set it to 1 to compile every page at once) */
+extern uint32_t rv_jit_hot;
+#define JIT_MISSES 8
+#define JIT_ROUNDS 16
+/* what the end of a slice adds to the page it stopped in (pages hot only through inner loops) */
+#define JIT_SAMPLE 100
+
+/* compiled pages: (hart, budget, the page's virtual address, halfword index of the entry pc) ->
+ * (budget left << 2) | how it ended; s->pc is where to go on */
+typedef int32_t (*rv_jit_fn)(RVCPU *s, int32_t n, uint64_t vpage, uint32_t entry);
+enum {
+  JIT_JUMPED = 0,    /* it ran up to s->pc */
+  JIT_INTERPRET = 1, /* the interpreter must run the instruction at s->pc first */
+  JIT_NOT_ENTRY = 2, /* s->pc is not an entry of the function: interpret it, and remember it */
+};
+
+/* compiles pg (its bytes at host), entered at halfword h, and installs it as pg->jit.fn; 0, or
+ * -1 if it cannot be */
+int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h);
+/* the compiled function of pg was entered at halfword h where it has no entry */
+void rv_jit_missed(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h);
+
+/* the host's side (jit_host.c): 1 if the host instantiates compiled pages */
+int rv_jit_host_probe(void);
+/* instantiates a module exporting "f" (memory imported as e.m) into table slot (0: a new slot);
+ * returns the slot, or 0 if the host refused it */
+uint32_t rv_jit_host_install(const uint8_t *mod, size_t len, uint32_t slot);
+#endif
