@@ -12,6 +12,7 @@ import {
   WASI,
   WASIProcExit,
 } from '@bjorn3/browser_wasi_shim';
+import { pageCompilerTarget, withPageCompiler } from '@c2w/runtime-wasi/page-compiler';
 import {
   attachChannel,
   available,
@@ -410,7 +411,14 @@ async function run(msg: StartMessage): Promise<void> {
   for (const name of ['sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']) {
     wasi.wasiImport[name] = notSocket as (...a: unknown[]) => unknown;
   }
-  const instance = await WebAssembly.instantiate(module, imports(module, wasi));
+  // the riscv64 machine's page compiler (docs/contract.md): hot guest code as wasm functions
+  let instance: WebAssembly.Instance | undefined;
+  const imp = imports(module, wasi);
+  imp.wasi_snapshot_preview1 = withPageCompiler(
+    imp.wasi_snapshot_preview1 as Record<string, unknown>,
+    () => instance && pageCompilerTarget(instance.exports),
+  ) as WebAssembly.ModuleImports;
+  instance = await WebAssembly.instantiate(module, imp);
   ctx.postMessage({ type: 'started', ms: performance.now() - t0 });
   let code: number;
   try {

@@ -152,6 +152,24 @@ describe('Linux on the riscv64 machine, in the page', () => {
   );
 
   it(
+    'hot guest code runs as compiled pages (the page compiler in the worker)',
+    async () => {
+      const page = await browser.context.newPage();
+      const cmd = encodeURIComponent('i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; echo $i');
+      await page.goto(`${served.url}?arg=sh&arg=-c&arg=${cmd}&env=C2W_STATS=1`);
+      const run = await waitExit(page, T);
+      expect(run.error).toBeNull();
+      expect(run.stdout.replace(/\r/g, '')).toBe('3000\n');
+      expect(run.exitCode).toBe(0);
+      const compiled = /(\d+) pages compiled/.exec(run.stderr);
+      expect(compiled, run.stderr).not.toBeNull();
+      expect(Number(compiled?.[1])).toBeGreaterThan(0);
+      await page.close();
+    },
+    T + 10_000,
+  );
+
+  it(
     'an in-browser directory mapped into the container (virtio-9p): read, write, mkdir, rename',
     async () => {
       const page = await browser.context.newPage();
