@@ -53,7 +53,7 @@ describe('riscv64 page compiler vs qemu-riscv64', () => {
         existsSync(userWasm),
         `${userWasm} missing: tools/nx run emulator-riscv64:artifact`,
       ).toBe(true);
-      difftest(seed, `node ${nodeWasi} --dir / ${userWasm} --jit-hot 1`);
+      difftest(seed, `node ${nodeWasi} --dir / ${userWasm} --jit-eager`);
     }, 300_000);
   }
 });

@@ -96,8 +96,6 @@ static uint8_t *phys_ptr(RVCPU *s, uint64_t pa, uint64_t len) {
 }
 
 /* ---- decoded-instruction cache (see cpu.h) ---- */
-/* DC_WAYS-way set associative: the set of a page is its number modulo the number of sets */
-#define DC_WAYS 4 /* unrolled in OP_NEWPC */
 #define DC_SET(s, ppn) (&(s)->dc[((ppn) & (DC_SLOTS / DC_WAYS - 1)) * DC_WAYS])
 
 static inline void dc_drop(RVCPU *s, uint64_t ppn) {
@@ -1315,15 +1313,16 @@ int rv_run(RVCPU *s, int64_t budget) {
 #if RV_JIT
     if (s->jit_on) {
       if (pg->jit.fn && !s->jit_skip) {
-        int32_t r = ((rv_jit_fn)(uintptr_t)pg->jit.fn)(s, (int32_t)n + 1, vp, (uint32_t)(pc & 0xfff) >> 1);
+        s->dc_vpage = vp;
+        int32_t r = ((rv_jit_fn)(uintptr_t)pg->jit.fn)(s, (int32_t)n + 1, (uint32_t)(pc & 0xfff) >> 1);
         s->jit_calls++;
         s->jit_how[r & 3]++;
         n = r >> 2;
-        s->jit_skip = r & 3;
-        if ((r & 3) == JIT_NOT_ENTRY) rv_jit_missed(s, pg, h, (uint32_t)(s->pc & 0xfff) >> 1);
+        s->jit_skip = r & 3; /* what returned may be another page, which chained from this one */
         d = &newpc_insn;
         continue;
       }
+      if (s->jit_skip == JIT_NOT_ENTRY && pg->jit.fn) rv_jit_missed(s, pg, h, (uint32_t)(pc & 0xfff) >> 1);
       s->jit_skip = 0;
       if (!pg->jit.fn && ++pg->jit.hot >= rv_jit_hot) rv_jit_compile(s, pg, h, (uint32_t)(pc & 0xfff) >> 1);
     }

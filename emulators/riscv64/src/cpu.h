@@ -19,6 +19,9 @@ typedef struct {
  * are in the cache are never in the write TLB: the first store to one (or a device write through
  * rv_phys_ptr) drops its slot, so stale decodings are impossible. */
 #define DC_SLOTS 256
+/* DC_WAYS-way set associative: the set of a page is its number modulo the number of sets
+ * (unrolled in OP_NEWPC and in compiled pages' chaining) */
+#define DC_WAYS 4
 typedef struct {
   int32_t imm;
   uint32_t raw; /* the instruction (16 bits for RVC) */
@@ -128,7 +131,7 @@ typedef struct RVCPU {
   int run_ret;
   int jit_on;   /* the host runs compiled pages (jit.h) */
   int jit_skip; /* the compiled page returned to interpret s->pc first */
-  uint64_t jit_pages, jit_calls, jit_how[4]; /* C2W_STATS */
+  uint64_t jit_pages, jit_bytes, jit_calls, jit_chains, jit_how[4]; /* C2W_STATS */
   TLBEntry tlb_r[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_w[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_x[TLB_SETS][TLB_SIZE];

@@ -26,11 +26,12 @@
 #include <string.h>
 
 /* locals: the parameters, the registers x1..x31, scratch */
-enum { L_S, L_N, L_VP, L_ENTRY };
-#define L_X(r) (3 + (r)) /* x1..x31: 4..34 */
-enum { L_A = 35, L_T0, L_T1, L_PC, /* i64 */ L_TLB, L_E, L_FL /* i32 */ };
+enum { L_S, L_N, L_ENTRY };
+#define L_X(r) (2 + (r)) /* x1..x31: 3..33 */
+/* L_PC: where to go on, relative to the page (the exit adds the page's address) */
+enum { L_A = 34, L_T0, L_T1, L_PC, /* i64 */ L_TLB, L_E, L_FL, L_FN /* i32 */ };
 #define N_I64_LOCALS (L_PC - L_X(1) + 1)
-#define N_I32_LOCALS (L_FL - L_TLB + 1)
+#define N_I32_LOCALS (L_FN - L_TLB + 1)
 
 typedef struct {
   WBuf b;
@@ -50,6 +51,7 @@ typedef struct {
 
 static Jc jc; /* one compilation at a time; in linear memory like all machine state */
 uint32_t rv_jit_hot = JIT_HOT;
+int rv_jit_ahead = 0;
 
 static void op(Jc *j, uint8_t o) { wb_byte(&j->b, o); }
 static void op_u(Jc *j, uint8_t o, uint32_t v) {
@@ -95,9 +97,16 @@ static uint32_t d_exit(Jc *j) { return (uint32_t)(j->nlabels - j->closed + 1 + j
 static uint32_t d_dispatch(Jc *j) { return (uint32_t)(j->nlabels - j->closed + j->depth); }
 static uint32_t d_label(Jc *j, int m) { return (uint32_t)(m - j->closed + j->depth); }
 
+/* the page's virtual address: loaded where it is used, as a value computed from a parameter
+ * would be hoisted out of the dispatch loop and kept in a stack slot per use */
+static void vpage(Jc *j) {
+  get(j, L_S);
+  mem(j, W_I64_LOAD, 3, (uint32_t)offsetof(RVCPU, dc_vpage));
+}
+
 /* the guest address vpage + rel */
 static void vaddr(Jc *j, int64_t rel) {
-  get(j, L_VP);
+  vpage(j);
   if (rel) {
     i64c(j, rel);
     op(j, W_I64_ADD);
@@ -107,7 +116,7 @@ static void vaddr(Jc *j, int64_t rel) {
 /* leaves the function with s->pc = vpage + rel; how: JIT_JUMPED, or JIT_INTERPRET if the
  * instruction there did not run (it is not counted) */
 static void exit_at(Jc *j, int64_t rel, int how) {
-  vaddr(j, rel);
+  i64c(j, rel);
   set(j, L_PC);
   i32c(j, how);
   set(j, L_FL);
@@ -139,12 +148,19 @@ static void goto_rel(Jc *j, int64_t rel) {
   }
 }
 
-/* L_A = x[rs1] + imm; L_E = its TLB entry; a miss leaves for the interpreter at rel */
-static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int size) {
-  getx(j, d->rs1);
-  i64c(j, d->imm);
-  op(j, W_I64_ADD);
-  op_u(j, W_LOCAL_TEE, L_A);
+/* pushes s + the TLB set selected by the int at offsetof(RVCPU, field) (dset, cset) */
+static void tlb_set(Jc *j, uint32_t field) {
+  get(j, L_S);
+  get(j, L_S);
+  mem(j, W_I32_LOAD, 2, field);
+  i32c(j, TLB_SIZE * sizeof(TLBEntry));
+  op(j, W_I32_MUL);
+  op(j, W_I32_ADD);
+}
+
+/* adds to the pushed set base the byte offset of the entry of the address in local l */
+static void tlb_entry(Jc *j, uint32_t l) {
+  get(j, l);
   i64c(j, 12);
   op(j, W_I64_SHR_U);
   op(j, W_I32_WRAP_I64);
@@ -152,8 +168,17 @@ static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int siz
   op(j, W_I32_AND);
   i32c(j, 4);
   op(j, W_I32_SHL);
-  get(j, L_TLB);
   op(j, W_I32_ADD);
+}
+
+/* L_A = x[rs1] + imm; L_E = its TLB entry; a miss leaves for the interpreter at rel */
+static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int size) {
+  getx(j, d->rs1);
+  i64c(j, d->imm);
+  op(j, W_I64_ADD);
+  set(j, L_A);
+  get(j, L_TLB);
+  tlb_entry(j, L_A);
   op_u(j, W_LOCAL_TEE, L_E);
   mem(j, W_I64_LOAD, 3, (uint32_t)(tlb + offsetof(TLBEntry, tag)));
   get(j, L_A);
@@ -318,7 +343,7 @@ static int compile_insn(Jc *j, const RVDInsn *d, int64_t rel) {
     }
     /* into this page: round the dispatch loop */
     get(j, L_A);
-    get(j, L_VP);
+    vpage(j);
     op(j, W_I64_SUB);
     op_u(j, W_LOCAL_TEE, L_T0);
     i64c(j, 4096);
@@ -334,9 +359,9 @@ static int compile_insn(Jc *j, const RVDInsn *d, int64_t rel) {
     op(j, W_I32_GT_S);
     op_u(j, W_BR_IF, d_dispatch(j));
     close_block(j);
-    get(j, L_A);
+    get(j, L_T0);
     set(j, L_PC);
-    i32c(j, 0);
+    i32c(j, JIT_JUMPED);
     set(j, L_FL);
     op_u(j, W_BR, d_exit(j));
     return 1;
@@ -397,10 +422,11 @@ static uint32_t fetch(const uint8_t *host, uint32_t off) {
   return insn | (uint32_t)host[off + 2] << 16 | (uint32_t)host[off + 3] << 24;
 }
 
-/* marks the instructions from byte off up to a jump or an op the page does not go past; more
- * than ran: code after a branch not taken yet is compiled too (it only runs if the guest runs it) */
-static void walk(Jc *j, const uint8_t *host, uint32_t off) {
-  while (off < 4096 && j->start[off >> 1] < 0) {
+/* marks the instructions from byte off up to byte end (the instructions of one decoded entry;
+ * with rv_jit_ahead, on to the next jump), or to a jump or an op the page does not go past */
+static void walk(Jc *j, const uint8_t *host, uint32_t off, uint32_t end) {
+  if (rv_jit_ahead) end = 4096;
+  while (off < end && off < 4096 && j->start[off >> 1] < 0) {
     uint32_t insn = fetch(host, off);
     if (!insn) return;
     RVDInsn *d = &j->insn[off >> 1];
@@ -413,8 +439,7 @@ static void walk(Jc *j, const uint8_t *host, uint32_t off) {
   }
 }
 
-/* the starts: every instruction the interpreter decoded and what follows it, and every entry
- * seen; the leaders: entries seen, targets of direct jumps, return addresses */
+/* the starts: every instruction the interpreter ran (so decoded), and every entry seen; the leaders: entries seen, targets of direct jumps, what follows jumps */
 static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
   memset(j->start, 0xff, sizeof(j->start));
   memset(j->leader, 0, sizeof(j->leader));
@@ -424,7 +449,8 @@ static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
   for (uint32_t h = 0; h < 2048; h++) {
     int entered = pg->jit.entries[h >> 5] >> (h & 31) & 1;
     if (entered) j->leader[h] = 1;
-    if (entered || pg->e[h].op != OP_UNDEC) walk(j, host, h * 2);
+    if (pg->e[h].op != OP_UNDEC) walk(j, host, h * 2, h * 2 + pg->e[h].len);
+    else if (entered) walk(j, host, h * 2, h * 2 + 1);
   }
   for (uint32_t h = 0; h < 2048; h++) {
     if (j->start[h] < 0) continue;
@@ -432,7 +458,8 @@ static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
     int64_t t = (int64_t)h * 2 + d->imm;
     if ((d->op == OP_JAL || (d->op >= OP_BEQ && d->op <= OP_BGEU)) && t >= 0 && t < 4096 && j->start[t >> 1] >= 0)
       j->leader[t >> 1] = 1;
-    if ((d->op == OP_JAL || d->op == OP_JALR) && d->rd && h * 2 + d->len < 4096 && j->start[h + d->len / 2] >= 0)
+    /* after a call: its return address; after a jump or return: likely a function's entry */
+    if ((d->op == OP_JAL || d->op == OP_JALR) && h * 2 + d->len < 4096 && j->start[h + d->len / 2] >= 0)
       j->leader[h + d->len / 2] = 1;
   }
   j->nlabels = j->nleaders = 0;
@@ -450,6 +477,116 @@ static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
   j->written &= ~1u;
 }
 
+/* At a jump, with budget left: if the target's page is compiled too, tail-call its function
+ * (the lookup of OP_NEWPC: code TLB, decoded-page set, its function) instead of returning to
+ * rv_run. Falls through to the return otherwise. */
+static void emit_chain(Jc *j) {
+  const uint32_t tlbx = (uint32_t)offsetof(RVCPU, tlb_x), page = (uint32_t)sizeof(RVDPage);
+  op(j, W_BLOCK);
+  op(j, WT_VOID); /* $return */
+  get(j, L_FL);
+  op_u(j, W_BR_IF, 0);
+  get(j, L_N);
+  i32c(j, 0);
+  op(j, W_I32_LE_S);
+  op_u(j, W_BR_IF, 0);
+  /* L_A = the target; L_E = its code TLB entry, which must hold its page */
+  vpage(j);
+  get(j, L_PC);
+  op(j, W_I64_ADD);
+  set(j, L_A);
+  tlb_set(j, (uint32_t)offsetof(RVCPU, cset));
+  tlb_entry(j, L_A);
+  op_u(j, W_LOCAL_TEE, L_E);
+  mem(j, W_I64_LOAD, 3, tlbx + (uint32_t)offsetof(TLBEntry, tag));
+  get(j, L_A);
+  i64c(j, ~0xfffLL);
+  op(j, W_I64_AND);
+  op(j, W_I64_NE);
+  op_u(j, W_BR_IF, 0);
+  /* L_TLB = its physical page number: (page + addend - ram) >> 12 */
+  get(j, L_E);
+  mem(j, W_I64_LOAD, 3, tlbx + (uint32_t)offsetof(TLBEntry, addend));
+  get(j, L_A);
+  i64c(j, ~0xfffLL);
+  op(j, W_I64_AND);
+  op(j, W_I64_ADD);
+  op(j, W_I32_WRAP_I64);
+  get(j, L_S);
+  mem(j, W_I32_LOAD, 2, (uint32_t)offsetof(RVCPU, ram));
+  op(j, W_I32_SUB);
+  i32c(j, 12);
+  op(j, W_I32_SHR_U);
+  set(j, L_TLB);
+  /* L_E = its decoded page: one of the DC_WAYS slots of its set */
+  get(j, L_S);
+  mem(j, W_I32_LOAD, 2, (uint32_t)offsetof(RVCPU, dc));
+  get(j, L_TLB);
+  i32c(j, DC_SLOTS / DC_WAYS - 1);
+  op(j, W_I32_AND);
+  i32c(j, (int32_t)(DC_WAYS * page));
+  op(j, W_I32_MUL);
+  op(j, W_I32_ADD);
+  set(j, L_E);
+  op(j, W_BLOCK);
+  op(j, WT_VOID); /* $found */
+  for (int w = 0; w < DC_WAYS; w++) {
+    if (w) {
+      get(j, L_E);
+      i32c(j, (int32_t)page);
+      op(j, W_I32_ADD);
+      set(j, L_E);
+    }
+    get(j, L_E);
+    mem(j, W_I64_LOAD, 3, (uint32_t)offsetof(RVDPage, ppn));
+    get(j, L_TLB);
+    op(j, W_I64_EXTEND_I32_U);
+    op(j, W_I64_EQ);
+    op_u(j, W_BR_IF, 0);
+  }
+  op_u(j, W_BR, 1);
+  op(j, W_END);
+  get(j, L_E);
+  mem(j, W_I32_LOAD, 2, (uint32_t)(offsetof(RVDPage, jit) + offsetof(RVJitPage, fn)));
+  op_u(j, W_LOCAL_TEE, L_FN);
+  op(j, W_I32_EQZ);
+  op_u(j, W_BR_IF, 0);
+  /* what OP_NEWPC keeps: the page's replacement stamp, the running page's address */
+  get(j, L_S);
+  get(j, L_S);
+  mem(j, W_I64_LOAD, 3, (uint32_t)offsetof(RVCPU, dc_clock));
+  i64c(j, 1);
+  op(j, W_I64_ADD);
+  op_u(j, W_LOCAL_TEE, L_T0);
+  mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, dc_clock));
+  get(j, L_E);
+  get(j, L_T0);
+  mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVDPage, stamp));
+  get(j, L_S);
+  get(j, L_A);
+  i64c(j, ~0xfffLL);
+  op(j, W_I64_AND);
+  mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, dc_vpage));
+  get(j, L_S);
+  get(j, L_S);
+  mem(j, W_I64_LOAD, 3, (uint32_t)offsetof(RVCPU, jit_chains));
+  i64c(j, 1);
+  op(j, W_I64_ADD);
+  mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, jit_chains));
+  get(j, L_S);
+  get(j, L_N);
+  get(j, L_A);
+  op(j, W_I32_WRAP_I64);
+  i32c(j, 0xfff);
+  op(j, W_I32_AND);
+  i32c(j, 1);
+  op(j, W_I32_SHR_U);
+  get(j, L_FN);
+  op_u(j, W_RETURN_CALL_INDIRECT, 0); /* type 0 */
+  wb_u32(&j->b, 0);                   /* table 0 */
+  op(j, W_END);
+}
+
 static void emit_body(Jc *j) {
   j->b.len = 0;
   j->b.oom = 0;
@@ -465,12 +602,7 @@ static void emit_body(Jc *j) {
       set(j, L_X(r));
     }
   /* L_TLB = s + dset * sizeof(one TLB set); the set's own offset goes in the memargs */
-  get(j, L_S);
-  get(j, L_S);
-  mem(j, W_I32_LOAD, 2, (uint32_t)offsetof(RVCPU, dset));
-  i32c(j, TLB_SIZE * sizeof(TLBEntry));
-  op(j, W_I32_MUL);
-  op(j, W_I32_ADD);
+  tlb_set(j, (uint32_t)offsetof(RVCPU, dset));
   set(j, L_TLB);
 
   op(j, W_BLOCK);
@@ -502,8 +634,6 @@ static void emit_body(Jc *j) {
   op(j, W_I64_EXTEND_I32_U);
   i64c(j, 1);
   op(j, W_I64_SHL);
-  get(j, L_VP);
-  op(j, W_I64_ADD);
   set(j, L_PC);
   i32c(j, JIT_NOT_ENTRY);
   set(j, L_FL);
@@ -534,8 +664,11 @@ static void emit_body(Jc *j) {
       get(j, L_X(r));
       mem(j, W_I64_STORE, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
     }
+  emit_chain(j);
   get(j, L_S);
+  vpage(j);
   get(j, L_PC);
+  op(j, W_I64_ADD);
   mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, pc));
   /* (n << 2) | how, n not counting an instruction left to the interpreter */
   get(j, L_N);
@@ -550,12 +683,14 @@ static void emit_body(Jc *j) {
   op(j, W_END);
 }
 
-/* the module: type (i32 i32 i64 i32) -> i32, memory imported as e.m, function exported as f */
+/* the module: type (i32 i32 i32) -> i32, memory and table imported as e.m and e.t, function
+ * exported as f */
 static void emit_module(WBuf *m, const WBuf *body) {
   static const uint8_t sections[] = {
       0, 'a', 's', 'm', 1, 0, 0, 0,                                    /* header */
-      1, 9, 1, 0x60, 4, WT_I32, WT_I32, WT_I64, WT_I32, 1, WT_I32, /* type */
-      2, 8, 1, 1, 'e', 1, 'm', 2, 0, 0,                               /* import e.m: memory, min 0 */
+      1, 8, 1, 0x60, 3, WT_I32, WT_I32, WT_I32, 1, WT_I32,         /* type */
+      2, 16, 2, 1, 'e', 1, 'm', 2, 0, 0,                              /* import e.m: memory, min 0 */
+      1, 'e', 1, 't', 1, 0x70, 0, 0,                                  /* import e.t: funcref table */
       3, 2, 1, 0,                                                     /* function 0: type 0 */
       7, 5, 1, 1, 'f', 0, 0,                                          /* export f: function 0 */
   };
@@ -581,16 +716,18 @@ int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
   WBuf m = {0};
   emit_module(&m, &j->b);
   uint32_t slot = m.oom ? 0 : rv_jit_host_install(m.p, m.len, pg->jit_slot);
+  size_t m_len = m.len;
   wb_free(&m);
   if (!slot) return -1;
   memcpy(jp->map, j->map, sizeof(jp->map));
   pg->jit_slot = jp->fn = slot;
   s->jit_pages++;
+  s->jit_bytes += m_len;
   return 0;
 }
 
 void rv_jit_missed(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
   RVJitPage *jp = &pg->jit;
   jp->entries[h >> 5] |= 1u << (h & 31);
-  if (++jp->misses >= JIT_MISSES) rv_jit_compile(s, pg, host, h);
+  if (++jp->misses >= (uint32_t)JIT_MISSES << jp->rounds) rv_jit_compile(s, pg, host, h);
 }

@@ -6,18 +6,21 @@
 #include "cpu.h"
 
 /* a page is compiled when it has been entered this many times, and again (at most JIT_ROUNDS
- * times in all) after its function was entered JIT_MISSES times where it has no entry */
+ * times in all) after its function was entered JIT_MISSES << (compilations so far) times where it
+ * has no entry */
 #define JIT_HOT 1000
-/* the threshold in use (owned by jit.c; tests set it to 1 to compile every page at once) */
+/* the threshold in use, and whether compiling goes past what ran, up to the next jump (owned by
+ * jit.c; tests set 1 and 1: every page compiled at its first entry with the code ahead of it) */
 extern uint32_t rv_jit_hot;
+extern int rv_jit_ahead;
 #define JIT_MISSES 8
-#define JIT_ROUNDS 16
+#define JIT_ROUNDS 8
 /* what the end of a slice adds to the page it stopped in (pages hot only through inner loops) */
 #define JIT_SAMPLE 100
 
-/* compiled pages: (hart, budget, the page's virtual address, halfword index of the entry pc) ->
- * (budget left << 2) | how it ended; s->pc is where to go on */
-typedef int32_t (*rv_jit_fn)(RVCPU *s, int32_t n, uint64_t vpage, uint32_t entry);
+/* compiled pages: (hart, budget, halfword index of the entry pc in the page whose virtual
+ * address is s->dc_vpage) -> (budget left << 2) | how it ended; s->pc is where to go on */
+typedef int32_t (*rv_jit_fn)(RVCPU *s, int32_t n, uint32_t entry);
 enum {
   JIT_JUMPED = 0,    /* it ran up to s->pc */
   JIT_INTERPRET = 1, /* the interpreter must run the instruction at s->pc first */

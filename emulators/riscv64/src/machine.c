@@ -494,10 +494,11 @@ int machine_run(int until_ready) {
     }
     if (M.ctl.exit_code >= 0) {
       if (getenv("C2W_STATS")) {
-        fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills, %llu TLB fills, %llu slow loads/stores, %llu pages compiled, %llu compiled-page calls\n",
+        fprintf(stderr, "c2w-rv64: %llu slices, %llu instructions, %llu decoded-page fills, %llu TLB fills, %llu slow loads/stores, %llu pages compiled (%llu KiB of wasm), %llu compiled-page calls, %llu chained\n",
                 (unsigned long long)M.nslices, (unsigned long long)c->cycles, (unsigned long long)c->dc_fills,
                 (unsigned long long)c->tlb_fills, (unsigned long long)c->slow_accesses, (unsigned long long)c->jit_pages,
-                (unsigned long long)c->jit_calls);
+                (unsigned long long)(c->jit_bytes >> 10),
+                (unsigned long long)c->jit_calls, (unsigned long long)c->jit_chains);
         fprintf(stderr, "c2w-rv64: compiled pages returned %llu times at a jump, %llu to interpret, %llu not at an entry\n",
                 (unsigned long long)c->jit_how[JIT_JUMPED], (unsigned long long)c->jit_how[JIT_INTERPRET],
                 (unsigned long long)c->jit_how[JIT_NOT_ENTRY]);

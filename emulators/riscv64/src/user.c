@@ -1,7 +1,8 @@
 /* User-level harness: runs a static riscv64 ELF linked at 0x80000000 in U-mode with a few Linux
  * syscalls (write, exit). Used by the differential tests against qemu-riscv64.
- * Usage: rv64-user [--max-insns N] [--machine] [--jit-hot N] PROG.elf
- * --jit-hot: entries before a page is compiled, where the host compiles pages (jit.h; 1 in tests). */
+ * Usage: rv64-user [--max-insns N] [--machine] [--jit-eager] PROG.elf
+ * --jit-eager: where the host compiles pages (jit.h), every page at its first entry, with the code
+ *   ahead of what ran (tests of the page compiler). */
 #include "cpu.h"
 #include "jit.h"
 #include <stdio.h>
@@ -76,15 +77,15 @@ static uint64_t rd(const uint8_t *p, int n) {
 
 int main(int argc, char **argv) {
   uint64_t max_insns = 1ULL << 32;
-  int jit_hot_set = 0;
+  int jit_eager = 0;
   int i = 1;
   for (;;) {
     if (i + 1 < argc && !strcmp(argv[i], "--max-insns")) { max_insns = strtoull(argv[i + 1], 0, 0); i += 2; }
     else if (i < argc && !strcmp(argv[i], "--machine")) { machine_mode = 1; i++; }
-    else if (i + 1 < argc && !strcmp(argv[i], "--jit-hot")) { rv_jit_hot = (uint32_t)strtoul(argv[i + 1], 0, 0); jit_hot_set = 1; i += 2; }
+    else if (i < argc && !strcmp(argv[i], "--jit-eager")) { rv_jit_hot = 1; rv_jit_ahead = jit_eager = 1; i++; }
     else break;
   }
-  if (i >= argc) { fprintf(stderr, "usage: rv64-user [--max-insns N] [--machine] [--jit-hot N] PROG.elf\n"); return 2; }
+  if (i >= argc) { fprintf(stderr, "usage: rv64-user [--max-insns N] [--machine] [--jit-eager] PROG.elf\n"); return 2; }
   FILE *f = fopen(argv[i], "rb");
   if (!f) { fprintf(stderr, "rv64-user: cannot open %s\n", argv[i]); return 2; }
   fseek(f, 0, SEEK_END);
@@ -110,8 +111,8 @@ int main(int argc, char **argv) {
   }
   cpu.pc = rd(elf + 24, 8);
   cpu.jit_on = rv_jit_host_probe();
-  if (jit_hot_set && !cpu.jit_on) {
-    fprintf(stderr, "rv64-user: --jit-hot: this host does not compile pages\n");
+  if (jit_eager && !cpu.jit_on) {
+    fprintf(stderr, "rv64-user: --jit-eager: this host does not compile pages\n");
     return 2;
   }
   cpu.x[2] = RAM_BASE + RAM_SIZE - 4096;

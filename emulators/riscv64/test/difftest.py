@@ -380,7 +380,7 @@ def main():
     ap.add_argument("--insns", type=int, default=24)
     ap.add_argument("--keep")
     ap.add_argument("--runner", help="command running our side instead of native rv64-user, e.g. the "
-                    "wasm build under Node with the page compiler: '... rv64-user.wasm --jit-hot 1'")
+                    "wasm build under Node with the page compiler: '... rv64-user.wasm --jit-eager'")
     args = ap.parse_args()
     ours = shlex.split(args.runner) if args.runner else [USER]
     if not QEMU:

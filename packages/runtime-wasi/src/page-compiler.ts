@@ -66,7 +66,7 @@ export function withPageCompiler(
     let fn: unknown;
     try {
       const module = new Wasm.Module(new Uint8Array(t.memory.buffer, modPtr, modLen));
-      fn = new Wasm.Instance(module, { e: { m: t.memory } }).exports.f;
+      fn = new Wasm.Instance(module, { e: { m: t.memory, t: t.table } }).exports.f;
     } catch {
       return ERRNO_INVAL; // the machine keeps interpreting that page
     }
