@@ -45,16 +45,18 @@ void rv_tlb_flush(RVCPU *s) {
   memset(s->tlb_r, 0xff, sizeof(s->tlb_r));
   memset(s->tlb_w, 0xff, sizeof(s->tlb_w));
   memset(s->tlb_x, 0xff, sizeof(s->tlb_x));
+  memset(s->tlb_r2, 0xff, sizeof(s->tlb_r2));
+  memset(s->tlb_w2, 0xff, sizeof(s->tlb_w2));
+  memset(s->tlb_x2, 0xff, sizeof(s->tlb_x2));
 }
 
 static void tlb_flush_page(RVCPU *s, uint64_t va) {
   uint64_t tag = va & ~0xfffULL;
   unsigned i = (va >> 12) & (TLB_SIZE - 1);
-  for (int k = 0; k < TLB_SETS; k++) {
-    if (s->tlb_r[k][i].tag == tag) s->tlb_r[k][i].tag = ~0ULL;
-    if (s->tlb_w[k][i].tag == tag) s->tlb_w[k][i].tag = ~0ULL;
-    if (s->tlb_x[k][i].tag == tag) s->tlb_x[k][i].tag = ~0ULL;
-  }
+  TLBEntry *ways[] = {s->tlb_r[0], s->tlb_w[0], s->tlb_x[0], s->tlb_r2[0], s->tlb_w2[0], s->tlb_x2[0]};
+  for (int k = 0; k < TLB_SETS; k++)
+    for (int w = 0; w < 6; w++)
+      if (ways[w][k * TLB_SIZE + i].tag == tag) ways[w][k * TLB_SIZE + i].tag = ~0ULL;
 }
 
 static inline int data_priv(RVCPU *s) {
@@ -141,8 +143,9 @@ static __attribute__((noinline)) RVDPage *dc_fill(RVCPU *s, uint64_t ppn) {
   uint64_t host = (uint64_t)(uintptr_t)(s->ram + (ppn << 12));
   for (int k = 0; k < TLB_SETS; k++)
     for (int i = 0; i < TLB_SIZE; i++) {
-      TLBEntry *e = &s->tlb_w[k][i];
+      TLBEntry *e = &s->tlb_w[k][i], *e2 = &s->tlb_w2[k][i];
       if (e->tag + e->addend == host) e->tag = ~0ULL;
+      if (e2->tag + e2->addend == host) e2->tag = ~0ULL;
     }
   return pg;
 }
@@ -210,6 +213,20 @@ static int translate(RVCPU *s, uint64_t va, int acc, int priv, uint64_t *pa) {
 
 /* translate and, for RAM, fill the TLB. Returns 0 and host pointer (or NULL + *pa for MMIO). */
 static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa_out) {
+  int set = acc == ACC_X ? s->cset : s->dset;
+  unsigned i = (va >> 12) & (TLB_SIZE - 1);
+  TLBEntry *e = (acc == ACC_X ? s->tlb_x[set] : acc == ACC_W ? s->tlb_w[set] : s->tlb_r[set]) + i;
+  TLBEntry *e2 = (acc == ACC_X ? s->tlb_x2[set] : acc == ACC_W ? s->tlb_w2[set] : s->tlb_r2[set]) + i;
+  if (e2->tag == (va & ~0xfffULL)) {
+    /* the second way has it (RAM only; never a decoded page for writes): swap the ways */
+    TLBEntry t = *e;
+    *e = *e2;
+    *e2 = t;
+    uint8_t *h = (uint8_t *)(uintptr_t)(va + e->addend);
+    *host = h;
+    *pa_out = s->ram_base + (uint64_t)(h - s->ram);
+    return 0;
+  }
   s->tlb_fills++;
   int priv = acc == ACC_X ? s->priv : data_priv(s);
   uint64_t pa;
@@ -222,9 +239,7 @@ static int tlb_fill(RVCPU *s, uint64_t va, int acc, uint8_t **host, uint64_t *pa
     return 0;
   }
   if (acc == ACC_W) dc_drop(s, (pa - s->ram_base) >> 12);
-  int set = acc == ACC_X ? s->cset : s->dset;
-  TLBEntry *e = acc == ACC_X ? s->tlb_x[set] : acc == ACC_W ? s->tlb_w[set] : s->tlb_r[set];
-  e += (va >> 12) & (TLB_SIZE - 1);
+  if (e->tag != ~0ULL) *e2 = *e;
   e->tag = va & ~0xfffULL;
   e->addend = (uint64_t)(uintptr_t)h - (va & ~0xfffULL);
   *host = h + (va & 0xfff);

@@ -135,6 +135,13 @@ typedef struct RVCPU {
   TLBEntry tlb_r[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_w[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_x[TLB_SETS][TLB_SIZE];
+  /* second ways: the entry the last fill of a slot evicted. A miss looks there before walking
+   * the page tables (two hot pages whose numbers collide modulo TLB_SIZE, such as a kernel
+   * stack and per-cpu data, would otherwise walk on every other access); compiled pages check
+   * them inline. */
+  TLBEntry tlb_r2[TLB_SETS][TLB_SIZE];
+  TLBEntry tlb_w2[TLB_SETS][TLB_SIZE];
+  TLBEntry tlb_x2[TLB_SETS][TLB_SIZE];
 } RVCPU;
 
 void rv_init(RVCPU *s, uint8_t *ram, uint64_t ram_base, uint64_t ram_size);

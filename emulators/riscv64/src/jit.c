@@ -171,8 +171,9 @@ static void tlb_entry(Jc *j, uint32_t l) {
   op(j, W_I32_ADD);
 }
 
-/* L_A = x[rs1] + imm; L_E = its TLB entry; a miss leaves for the interpreter at rel */
-static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int size) {
+/* L_A = x[rs1] + imm; L_E = its TLB entry (of the first way tlb or the second way tlb2); a miss
+ * in both leaves for the interpreter at rel */
+static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, size_t tlb2, int size) {
   getx(j, d->rs1);
   i64c(j, d->imm);
   op(j, W_I64_ADD);
@@ -184,9 +185,20 @@ static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int siz
   get(j, L_A);
   i64c(j, (int64_t)~(uint64_t)(0xfff ^ (size - 1)));
   op(j, W_I64_AND);
+  op_u(j, W_LOCAL_TEE, L_T1);
+  op(j, W_I64_NE);
+  open_if(j, WT_VOID);
+  get(j, L_E);
+  mem(j, W_I64_LOAD, 3, (uint32_t)(tlb2 + offsetof(TLBEntry, tag)));
+  get(j, L_T1);
   op(j, W_I64_NE);
   open_if(j, WT_VOID);
   exit_at(j, rel, JIT_INTERPRET);
+  close_block(j);
+  get(j, L_E);
+  i32c(j, (int32_t)(tlb2 - tlb));
+  op(j, W_I32_ADD);
+  set(j, L_E);
   close_block(j);
   /* the host address: va + addend, in 32 bits */
   get(j, L_E);
@@ -197,13 +209,13 @@ static void tlb_lookup(Jc *j, const RVDInsn *d, int64_t rel, size_t tlb, int siz
 }
 
 static void load(Jc *j, const RVDInsn *d, int64_t rel, uint8_t wop, int size) {
-  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_r), size);
+  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_r), offsetof(RVCPU, tlb_r2), size);
   mem(j, wop, 0, 0);
   setx(j, d->rd);
 }
 
 static void store(Jc *j, const RVDInsn *d, int64_t rel, uint8_t wop, int size) {
-  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_w), size);
+  tlb_lookup(j, d, rel, offsetof(RVCPU, tlb_w), offsetof(RVCPU, tlb_w2), size);
   getx(j, d->rs2);
   mem(j, wop, 0, 0);
 }

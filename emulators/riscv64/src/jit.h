@@ -8,7 +8,7 @@
 /* a page is compiled when it has been entered this many times, and again (at most JIT_ROUNDS
  * times in all) after its function was entered JIT_MISSES << (compilations so far) times where it
  * has no entry */
-#define JIT_HOT 1000
+#define JIT_HOT 4000
 /* the threshold in use, and whether compiling goes past what ran, up to the next jump (owned by
  * jit.c; tests set 1 and 1: every page compiled at its first entry with the code ahead of it) */
 extern uint32_t rv_jit_hot;
