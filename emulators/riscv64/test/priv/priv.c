@@ -313,6 +313,38 @@ static long call(uint8_t *p) {
   __asm__ volatile("fence.i" ::: "memory");
   return ((long (*)(void))p)();
 }
+/* The TLB's second way (the entry a fill evicted): pages whose numbers collide modulo the TLB
+ * size (256) share a slot; the evicted one must still follow sfence.vma and code writes. */
+static long s_evict(long a) {
+  (void)ld(0x1000);
+  (void)ld(0x1000 + (256 << 12)); /* evicts 0x1000 into the second way */
+  return a ? (long)ld(0x1000 + a) : 0;
+}
+static uint8_t codebuf2[4096] __attribute__((aligned(4096)));
+static void test_tlb_ways(void) {
+  build_tables();
+  l0[257] = pte((u64)pages[2], PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+  csrw(satp, (8ULL << 60) | ((u64)root39 >> 12));
+  __asm__ volatile("sfence.vma" ::: "memory");
+  long v = run_in(1, s_evict, 16);
+  check((u64)v == 0x1111111111111111ULL + 16, 69, "colliding pages", (u64)v);
+  (void)run_in(1, s_evict, 0);
+  l0[1] = pte((u64)pages[4], PTE_V | PTE_R | PTE_W | PTE_A | PTE_D);
+  __asm__ volatile("sfence.vma %0" ::"r"(0x1000UL) : "memory");
+  v = run_in(1, s_check_remap, 0);
+  check((u64)v == 0x5555555555555555ULL + 16, 70, "sfence.vma page in the second way", (u64)v);
+  csrw(satp, 0);
+  /* M-mode (bare) stores: a write mapping in the second way must not outlive the page becoming
+   * code, or later stores to the code would not drop its decoded instructions */
+  put32(codebuf2, 0x00100513); /* li a0, 1 */
+  put32(codebuf2 + 4, 0x00008067); /* ret */
+  *(volatile uint8_t *)(codebuf2 + (256 << 12)) = 0; /* evicts codebuf2's write entry */
+  v = call(codebuf2);
+  put32(codebuf2, 0x00200513); /* li a0, 2 */
+  v = call(codebuf2) * 10 + v;
+  check(v == 21, 71, "code written through the second way", (u64)v);
+}
+
 static void test_smc(void) {
   put32(codebuf, 0x00500513); /* addi a0, zero, 5 */
   put16(codebuf + 4, 0x8082); /* ret */
@@ -376,6 +408,7 @@ int main(void) {
   puts_("priv tests\n");
   test_smc();
   test_fused_faults();
+  test_tlb_ways();
   test_m_traps();
   test_modes();
   test_fs();
