@@ -1,24 +1,23 @@
 /* Page compiler: one wasm function per hot decoded page (README: "Page compiler").
  *
- * The function runs from any instruction of the page that the interpreter has executed (its
- * "starts"), with the guest registers in wasm locals, and returns to the interpreter at the
- * first thing it does not do itself: a jump out of the page, a TLB miss, an op it does not
- * compile (CSRs, ecall, AMOs, F/D, mulh), a start it does not know, or the end of the budget.
+ * The function runs the instructions of the page that the interpreter has run (its "starts"),
+ * from any entry it knows, and leaves at the first thing it does not do itself: a jump out of
+ * the page (tail-calling that page's function when it has one), a TLB miss, an op it does not
+ * compile (CSRs, ecall, AMOs, F/D, mulh), an entry it does not know, or the end of the budget.
  * Its shape:
  *
  *   block $exit
  *     loop $dispatch                     ;; local entry = halfword index of the pc
- *       block $s[K-1] ... block $s[0] block $unknown
- *         br_table (entry -> $s[k] of the start at that halfword, else $unknown)
- *       end  ;; $unknown: exit to the interpreter at the entry pc
- *       end  ;; code of start 0, falling through to start 1 when it is the next instruction
- *       ...
- *       end  ;; code of start K-1
+ *       block $l[L-1] ... block $l[0] block $unknown
+ *         br_table (map[entry] -> $l of that entry, 0 -> $unknown)
+ *       end  ;; $unknown: return to the interpreter at the entry pc
+ *       ...  ;; starts in address order; each label ($l: an entry or a branch target) ends its
+ *       end  ;; block just before its start's code, straight-line code falls through
  *     end
- *   end      ;; $exit: registers back to the hart, s->pc, return
+ *   end      ;; $exit: s->pc, then a tail call to the next page's function or a return
  *
- * Forward jumps within the page branch straight to the end of their start's block; backward
- * jumps (and jalr into the page) set entry, check the budget and go round $dispatch. */
+ * Forward branches within the page branch to the end of their target's block; backward ones
+ * set entry, check the budget and go round $dispatch. */
 #include "jit.h"
 #include "ops.h"
 #include "wasmbuf.h"
@@ -27,10 +26,9 @@
 
 /* locals: the parameters, the registers x1..x31, scratch */
 enum { L_S, L_N, L_ENTRY };
-#define L_X(r) (2 + (r)) /* x1..x31: 3..33 */
 /* L_PC: where to go on, relative to the page (the exit adds the page's address) */
-enum { L_A = 34, L_T0, L_T1, L_PC, /* i64 */ L_TLB, L_E, L_FL, L_FN /* i32 */ };
-#define N_I64_LOCALS (L_PC - L_X(1) + 1)
+enum { L_A = 3, L_T0, L_T1, L_PC, L_V, /* i64 */ L_TLB, L_E, L_FL, L_FN /* i32 */ };
+#define N_I64_LOCALS (L_V - L_A + 1)
 #define N_I32_LOCALS (L_FN - L_TLB + 1)
 
 typedef struct {
@@ -45,7 +43,6 @@ typedef struct {
   uint32_t map_addr;    /* where the function finds it */
   int closed;           /* label blocks ended so far: the code being emitted follows label closed-1 */
   RVDInsn insn[2048];  /* each start decoded (unfused) */
-  uint32_t used, written; /* registers read or written, written */
   int depth;              /* blocks opened inside its code */
 } Jc;
 
@@ -72,14 +69,27 @@ static void mem(Jc *j, uint8_t o, uint32_t align, uint32_t offset) {
   op_u(j, o, align);
   wb_u32(&j->b, offset);
 }
+/* The guest registers stay in the hart (x[] in linear memory), read and written where used:
+ * in wasm locals they cost a load and a store of each at every entry and exit of a function,
+ * and the guest changes pages every ~30 instructions in branchy code (README: Page compiler). */
 static void getx(Jc *j, unsigned r) {
-  if (r) get(j, L_X(r));
-  else i64c(j, 0);
+  if (r) {
+    get(j, L_S);
+    mem(j, W_I64_LOAD, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
+  } else {
+    i64c(j, 0);
+  }
 }
 /* stores the value on the stack into x[r] (dropped for x0) */
 static void setx(Jc *j, unsigned r) {
-  if (r) set(j, L_X(r));
-  else op(j, W_DROP);
+  if (r) {
+    set(j, L_V);
+    get(j, L_S);
+    get(j, L_V);
+    mem(j, W_I64_STORE, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
+  } else {
+    op(j, W_DROP);
+  }
 }
 static void open_if(Jc *j, uint8_t type) {
   op(j, W_IF);
@@ -417,11 +427,6 @@ static int compile_insn(Jc *j, const RVDInsn *d, int64_t rel) {
   }
 }
 
-static int writes_rd(int o) {
-  return !(o >= OP_BEQ && o <= OP_BGEU) && !(o >= OP_SB && o <= OP_SD) && o != OP_FENCE && o >= OP_LI &&
-         o <= OP_REMUW;
-}
-
 static int ends_run(int o) {
   return o == OP_JAL || o == OP_JALR || o == OP_ILLEGAL || o == OP_SYSTEM || o == OP_EBREAK;
 }
@@ -444,8 +449,6 @@ static void walk(Jc *j, const uint8_t *host, uint32_t off, uint32_t end) {
     RVDInsn *d = &j->insn[off >> 1];
     rv_decode(insn, d);
     j->start[off >> 1] = 0;
-    j->used |= 1u << (d->rd & 31) | 1u << (d->rs1 & 31) | 1u << (d->rs2 & 31);
-    if (writes_rd(d->op)) j->written |= 1u << (d->rd & 31);
     if (ends_run(d->op)) return;
     off += d->len;
   }
@@ -457,7 +460,6 @@ static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
   memset(j->leader, 0, sizeof(j->leader));
   memset(j->map, 0, sizeof(j->map));
   j->nstarts = 0;
-  j->used = j->written = 0;
   for (uint32_t h = 0; h < 2048; h++) {
     int entered = pg->jit.entries[h >> 5] >> (h & 31) & 1;
     if (entered) j->leader[h] = 1;
@@ -485,8 +487,6 @@ static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
       j->map[h] = (uint16_t)++j->nleaders;
     }
   }
-  j->used &= ~1u;
-  j->written &= ~1u;
 }
 
 /* At a jump, with budget left: if the target's page is compiled too, tail-call its function
@@ -607,12 +607,6 @@ static void emit_body(Jc *j) {
   op(j, WT_I64);
   wb_u32(&j->b, N_I32_LOCALS);
   op(j, WT_I32);
-  for (unsigned r = 1; r < 32; r++)
-    if (j->used >> r & 1) {
-      get(j, L_S);
-      mem(j, W_I64_LOAD, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
-      set(j, L_X(r));
-    }
   /* L_TLB = s + dset * sizeof(one TLB set); the set's own offset goes in the memargs */
   tlb_set(j, (uint32_t)offsetof(RVCPU, dset));
   set(j, L_TLB);
@@ -670,12 +664,6 @@ static void emit_body(Jc *j) {
   }
   op(j, W_END); /* $dispatch */
   op(j, W_END); /* $exit */
-  for (unsigned r = 1; r < 32; r++)
-    if (j->written >> r & 1) {
-      get(j, L_S);
-      get(j, L_X(r));
-      mem(j, W_I64_STORE, 3, (uint32_t)(offsetof(RVCPU, x) + 8 * r));
-    }
   emit_chain(j);
   get(j, L_S);
   vpage(j);
