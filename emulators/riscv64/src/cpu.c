@@ -1148,6 +1148,7 @@ static RVDInsn newpc_insn = {.op = OP_NEWPC}; /* run from s->pc */
 
 int rv_run(RVCPU *s, int64_t budget) {
   uint64_t *const x = s->x;
+  if (budget > INT32_MAX / 4) budget = INT32_MAX / 4; /* compiled pages return it shifted, in 32 bits */
   int64_t n = budget;
   RVDInsn *d = &newpc_insn;
   uint64_t cause = 0, tval = 0;

@@ -145,7 +145,7 @@ typedef struct RVCPU {
 } RVCPU;
 
 void rv_init(RVCPU *s, uint8_t *ram, uint64_t ram_base, uint64_t ram_size);
-/* run at most budget instructions */
+/* run at most budget instructions (at most INT32_MAX / 4 per call) */
 int rv_run(RVCPU *s, int64_t budget);
 void rv_tlb_flush(RVCPU *s);
 /* empty the decoded-instruction cache (before a snapshot: zeros cost nothing in it) */
