@@ -24,26 +24,27 @@
 #include <stddef.h>
 #include <string.h>
 
-/* locals: the parameters, the registers x1..x31, scratch */
+/* locals: the parameters (hart, budget, entry halfword), then scratch. L_PC: where to go on,
+ * relative to the page (the exit adds the page's address); L_FL: how the function ends (jit.h);
+ * L_TLB: the data TLB set; L_E: a TLB entry or a decoded page; L_FN: the next page's function */
 enum { L_S, L_N, L_ENTRY };
-/* L_PC: where to go on, relative to the page (the exit adds the page's address) */
 enum { L_A = 3, L_T0, L_T1, L_PC, L_V, /* i64 */ L_TLB, L_E, L_FL, L_FN /* i32 */ };
 #define N_I64_LOCALS (L_V - L_A + 1)
 #define N_I32_LOCALS (L_FN - L_TLB + 1)
 
 typedef struct {
-  WBuf b;
+  WBuf b;                /* the function body */
   int nstarts;
-  uint16_t off[2048];  /* byte offset of each start, ascending */
-  int16_t start[2048]; /* halfword -> start index, or -1 */
-  uint8_t leader[2048]; /* halfword: a start the function can be entered at (through $dispatch) */
-  int16_t label[2048];  /* halfword: the block whose end its code follows, or -1 */
+  uint16_t off[2048];    /* byte offset of each start, ascending */
+  int16_t start[2048];   /* halfword -> start index, or -1 */
+  RVDInsn insn[2048];    /* halfword -> the start there, decoded (unfused) */
+  uint8_t leader[2048];  /* halfword: a start the function can be entered at (through $dispatch) */
+  int16_t label[2048];   /* halfword: the block whose end its code follows, or -1 */
   int nlabels, nleaders;
-  uint16_t map[2048];   /* halfword -> 1 + its leader's index, or 0 (pg->jit.map) */
-  uint32_t map_addr;    /* where the function finds it */
-  int closed;           /* label blocks ended so far: the code being emitted follows label closed-1 */
-  RVDInsn insn[2048];  /* each start decoded (unfused) */
-  int depth;              /* blocks opened inside its code */
+  uint16_t map[2048];    /* halfword -> 1 + its leader's index, or 0 (copied to pg->jit.map) */
+  uint32_t map_addr;     /* where the function finds the map */
+  int closed;            /* label blocks ended so far: the code being emitted follows label closed-1 */
+  int depth;             /* blocks opened inside the current instruction's code */
 } Jc;
 
 static Jc jc; /* one compilation at a time; in linear memory like all machine state */
@@ -101,7 +102,6 @@ static void close_block(Jc *j) {
   j->depth--;
 }
 
-/* label depths from the code of start k */
 /* label depths from the code being emitted */
 static uint32_t d_exit(Jc *j) { return (uint32_t)(j->nlabels - j->closed + 1 + j->depth); }
 static uint32_t d_dispatch(Jc *j) { return (uint32_t)(j->nlabels - j->closed + j->depth); }
