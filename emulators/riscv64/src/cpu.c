@@ -1047,8 +1047,7 @@ static void decode(uint32_t insn, RVDInsn *d) {
 
 void rv_decode(uint32_t insn, RVDInsn *d) { decode(insn, d); }
 
-/* the instruction at off in a page, if it lies wholly inside (else 0, which is illegal) */
-static uint32_t peek(const uint8_t *page, uint32_t off) {
+uint32_t rv_peek(const uint8_t *page, uint32_t off) {
   if (off + 2 > 4096) return 0;
   uint32_t insn = ld16h(page + off);
   if ((insn & 3) == 3) insn = off + 4 > 4096 ? 0 : ld32h(page + off);
@@ -1073,7 +1072,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   RVDInsn b, e;
   if (d->op == OP_AUIPC && d->rd != 0) {
     /* a pc-relative load (globals, the GOT): the load's offset goes in the low 12 bits */
-    decode(peek(page, off + d->len), &b);
+    decode(rv_peek(page, off + d->len), &b);
     if (b.op != OP_LD || b.rs1 != d->rd || b.rd == 0) return;
     d->op = OP_AUIPC_LD;
     d->rs2 = b.rd;
@@ -1083,7 +1082,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   }
   if ((d->op == OP_ADD || d->op == OP_ADDW) && d->rd != 0) {
     /* two register adds (sums in hashes and checksums) */
-    decode(peek(page, off + d->len), &b);
+    decode(rv_peek(page, off + d->len), &b);
     if (b.op != d->op || b.rd == 0) return;
     d->op = d->op == OP_ADD ? OP_ADD_ADD : OP_ADDW_ADDW;
     d->r3 = b.rd;
@@ -1094,7 +1093,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   }
   if ((d->op == OP_LBU || d->op == OP_ADDI) && d->rd != 0) {
     /* a byte load and a test of it (string scans); a counter step and a loop test */
-    decode(peek(page, off + d->len), &b);
+    decode(rv_peek(page, off + d->len), &b);
     if (b.op != OP_BEQ && b.op != OP_BNE) return;
     if (d->op == OP_LBU) {
       if (b.rs1 != d->rd && b.rs2 != d->rd) return;
@@ -1110,7 +1109,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   }
   if (d->op == OP_LD || d->op == OP_SD) {
     /* two loads or two stores off the same base register (prologues, epilogues, copies) */
-    decode(peek(page, off + d->len), &b);
+    decode(rv_peek(page, off + d->len), &b);
     if (b.op != d->op || b.rs1 != d->rs1) return;
     if (d->op == OP_LD && (d->rd == 0 || b.rd == 0 || d->rd == d->rs1)) return;
     d->op = d->op == OP_LD ? OP_LD_LD : OP_SD_SD;
@@ -1121,7 +1120,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
     return;
   }
   if (d->rd == 0 || (d->op != OP_SLLI && d->op != OP_SLLIW)) return;
-  decode(peek(page, off + d->len), &b);
+  decode(rv_peek(page, off + d->len), &b);
   if (d->op == OP_SLLI && b.op == OP_SRLI && b.rs1 == d->rd && b.rd != 0) {
     d->op = OP_SLLI_SRLI;
     d->rs2 = b.rd;
@@ -1131,7 +1130,7 @@ static void fuse(RVDInsn *d, const uint8_t *page, uint32_t off) {
   }
   if (d->op != OP_SLLIW || b.op != OP_SRLIW || b.rs1 != d->rs1 || d->rd == d->rs1 || b.rd == 0 || b.rd == d->rd)
     return;
-  decode(peek(page, off + d->len + b.len), &e);
+  decode(rv_peek(page, off + d->len + b.len), &e);
   if (e.op != OP_OR || e.rd == 0 || !((e.rs1 == d->rd && e.rs2 == b.rd) || (e.rs1 == b.rd && e.rs2 == d->rd)))
     return;
   d->op = OP_RORW;
@@ -1331,7 +1330,6 @@ int rv_run(RVCPU *s, int64_t budget) {
       if (pg->jit.fn && !s->jit_skip) {
         s->dc_vpage = vp;
         int32_t r = ((rv_jit_fn)(uintptr_t)pg->jit.fn)(s, (int32_t)n + 1, (uint32_t)(pc & 0xfff) >> 1);
-        s->jit_calls++;
         s->jit_how[r & 3]++;
         n = r >> 2;
         s->jit_skip = r & 3; /* what returned may be another page, which chained from this one */

@@ -131,7 +131,7 @@ typedef struct RVCPU {
   int run_ret;
   int jit_on;   /* the host runs compiled pages (jit.h) */
   int jit_skip; /* the compiled page returned to interpret s->pc first */
-  uint64_t jit_pages, jit_bytes, jit_calls, jit_chains, jit_how[4]; /* C2W_STATS */
+  uint64_t jit_pages, jit_bytes, jit_chains, jit_how[4]; /* C2W_STATS */
   TLBEntry tlb_r[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_w[TLB_SETS][TLB_SIZE];
   TLBEntry tlb_x[TLB_SETS][TLB_SIZE];

@@ -123,14 +123,27 @@ static void vaddr(Jc *j, int64_t rel) {
   }
 }
 
-/* leaves the function with s->pc = vpage + rel; how: JIT_JUMPED, or JIT_INTERPRET if the
- * instruction there did not run (it is not counted) */
-static void exit_at(Jc *j, int64_t rel, int how) {
-  i64c(j, rel);
+/* leaves the function for the pc on the stack (relative to the page); how: jit.h */
+static void leave(Jc *j, int how) {
   set(j, L_PC);
   i32c(j, how);
   set(j, L_FL);
   op_u(j, W_BR, d_exit(j));
+}
+
+/* leaves the function with s->pc = vpage + rel; how: JIT_JUMPED, or JIT_INTERPRET if the
+ * instruction there did not run (it is not counted) */
+static void exit_at(Jc *j, int64_t rel, int how) {
+  i64c(j, rel);
+  leave(j, how);
+}
+
+/* goes round the dispatch loop to L_ENTRY if budget is left (else falls through) */
+static void redispatch(Jc *j) {
+  get(j, L_N);
+  i32c(j, 0);
+  op(j, W_I32_GT_S);
+  op_u(j, W_BR_IF, d_dispatch(j));
 }
 
 static int start_at(Jc *j, int64_t rel) {
@@ -145,13 +158,10 @@ static void goto_rel(Jc *j, int64_t rel) {
   if (m >= j->closed) {
     op_u(j, W_BR, d_label(j, m)); /* forward */
   } else if (t >= 0 && j->leader[rel >> 1]) {
-    /* backward: round the dispatch loop, if budget is left */
+    /* backward: round the dispatch loop */
     i32c(j, (int32_t)(rel >> 1));
     set(j, L_ENTRY);
-    get(j, L_N);
-    i32c(j, 0);
-    op(j, W_I32_GT_S);
-    op_u(j, W_BR_IF, d_dispatch(j));
+    redispatch(j);
     exit_at(j, rel, JIT_JUMPED);
   } else {
     exit_at(j, rel, JIT_JUMPED);
@@ -376,16 +386,10 @@ static int compile_insn(Jc *j, const RVDInsn *d, int64_t rel) {
     op(j, W_I64_SHR_U);
     op(j, W_I32_WRAP_I64);
     set(j, L_ENTRY);
-    get(j, L_N);
-    i32c(j, 0);
-    op(j, W_I32_GT_S);
-    op_u(j, W_BR_IF, d_dispatch(j));
+    redispatch(j);
     close_block(j);
     get(j, L_T0);
-    set(j, L_PC);
-    i32c(j, JIT_JUMPED);
-    set(j, L_FL);
-    op_u(j, W_BR, d_exit(j));
+    leave(j, JIT_JUMPED);
     return 1;
   case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU: {
     static const uint8_t cmp[] = {W_I64_EQ, W_I64_NE, W_I64_LT_S, W_I64_GE_S, W_I64_LT_U, W_I64_GE_U};
@@ -431,20 +435,12 @@ static int ends_run(int o) {
   return o == OP_JAL || o == OP_JALR || o == OP_ILLEGAL || o == OP_SYSTEM || o == OP_EBREAK;
 }
 
-/* the instruction at byte off of the page, if it lies wholly inside (else 0) */
-static uint32_t fetch(const uint8_t *host, uint32_t off) {
-  uint32_t insn = host[off] | (uint32_t)host[off + 1] << 8;
-  if ((insn & 3) != 3) return insn;
-  if (off + 4 > 4096) return 0;
-  return insn | (uint32_t)host[off + 2] << 16 | (uint32_t)host[off + 3] << 24;
-}
-
 /* marks the instructions from byte off up to byte end (the instructions of one decoded entry;
  * with rv_jit_ahead, on to the next jump), or to a jump or an op the page does not go past */
 static void walk(Jc *j, const uint8_t *host, uint32_t off, uint32_t end) {
   if (rv_jit_ahead) end = 4096;
   while (off < end && off < 4096 && j->start[off >> 1] < 0) {
-    uint32_t insn = fetch(host, off);
+    uint32_t insn = rv_peek(host, off);
     if (!insn) return;
     RVDInsn *d = &j->insn[off >> 1];
     rv_decode(insn, d);
@@ -454,7 +450,8 @@ static void walk(Jc *j, const uint8_t *host, uint32_t off, uint32_t end) {
   }
 }
 
-/* the starts: every instruction the interpreter ran (so decoded), and every entry seen; the leaders: entries seen, targets of direct jumps, what follows jumps */
+/* the starts: every instruction the interpreter ran (so decoded), and every entry seen; the
+ * leaders: entries seen, targets of direct jumps, what follows jumps */
 static void find_starts(Jc *j, const RVDPage *pg, const uint8_t *host) {
   memset(j->start, 0xff, sizeof(j->start));
   memset(j->leader, 0, sizeof(j->leader));
@@ -514,14 +511,13 @@ static void emit_chain(Jc *j) {
   get(j, L_A);
   i64c(j, ~0xfffLL);
   op(j, W_I64_AND);
+  op_u(j, W_LOCAL_TEE, L_T1); /* its page's address */
   op(j, W_I64_NE);
   op_u(j, W_BR_IF, 0);
   /* L_TLB = its physical page number: (page + addend - ram) >> 12 */
   get(j, L_E);
   mem(j, W_I64_LOAD, 3, tlbx + (uint32_t)offsetof(TLBEntry, addend));
-  get(j, L_A);
-  i64c(j, ~0xfffLL);
-  op(j, W_I64_AND);
+  get(j, L_T1);
   op(j, W_I64_ADD);
   op(j, W_I32_WRAP_I64);
   get(j, L_S);
@@ -575,9 +571,7 @@ static void emit_chain(Jc *j) {
   get(j, L_T0);
   mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVDPage, stamp));
   get(j, L_S);
-  get(j, L_A);
-  i64c(j, ~0xfffLL);
-  op(j, W_I64_AND);
+  get(j, L_T1);
   mem(j, W_I64_STORE, 3, (uint32_t)offsetof(RVCPU, dc_vpage));
   get(j, L_S);
   get(j, L_S);
@@ -640,10 +634,7 @@ static void emit_body(Jc *j) {
   op(j, W_I64_EXTEND_I32_U);
   i64c(j, 1);
   op(j, W_I64_SHL);
-  set(j, L_PC);
-  i32c(j, JIT_NOT_ENTRY);
-  set(j, L_FL);
-  op_u(j, W_BR, d_exit(j));
+  leave(j, JIT_NOT_ENTRY);
   int falls = 0; /* the code emitted last continues into the next start */
   for (int k = 0; k < j->nstarts; k++) {
     uint32_t h = j->off[k] >> 1;

@@ -9,12 +9,12 @@
  * times in all) after its function was entered JIT_MISSES << (compilations so far) times where it
  * has no entry */
 #define JIT_HOT 4000
+#define JIT_MISSES 8
+#define JIT_ROUNDS 8
 /* the threshold in use, and whether compiling goes past what ran, up to the next jump (owned by
  * jit.c; tests set 1 and 1: every page compiled at its first entry with the code ahead of it) */
 extern uint32_t rv_jit_hot;
 extern int rv_jit_ahead;
-#define JIT_MISSES 8
-#define JIT_ROUNDS 8
 /* what the end of a slice adds to the page it stopped in (pages hot only through inner loops) */
 #define JIT_SAMPLE 100
 
@@ -35,7 +35,7 @@ void rv_jit_missed(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h);
 
 /* the host's side (jit_host.c): 1 if the host instantiates compiled pages */
 int rv_jit_host_probe(void);
-/* instantiates a module exporting "f" (memory imported as e.m) into table slot (0: a new slot);
- * returns the slot, or 0 if the host refused it */
+/* instantiates a module exporting "f" (memory and table imported as e.m and e.t) into table slot
+ * slot (0: a new one); returns the slot, or 0 if the host refused it */
 uint32_t rv_jit_host_install(const uint8_t *mod, size_t len, uint32_t slot);
 #endif

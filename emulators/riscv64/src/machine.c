@@ -498,7 +498,8 @@ int machine_run(int until_ready) {
                 (unsigned long long)M.nslices, (unsigned long long)c->cycles, (unsigned long long)c->dc_fills,
                 (unsigned long long)c->tlb_fills, (unsigned long long)c->slow_accesses, (unsigned long long)c->jit_pages,
                 (unsigned long long)(c->jit_bytes >> 10),
-                (unsigned long long)c->jit_calls, (unsigned long long)c->jit_chains);
+                (unsigned long long)(c->jit_how[JIT_JUMPED] + c->jit_how[JIT_INTERPRET] + c->jit_how[JIT_NOT_ENTRY]),
+                (unsigned long long)c->jit_chains);
         fprintf(stderr, "c2w-rv64: compiled pages returned %llu times at a jump, %llu to interpret, %llu not at an entry\n",
                 (unsigned long long)c->jit_how[JIT_JUMPED], (unsigned long long)c->jit_how[JIT_INTERPRET],
                 (unsigned long long)c->jit_how[JIT_NOT_ENTRY]);

@@ -18,4 +18,6 @@ enum { RV_OPS(RV_OP_ENUM) OP_COUNT };
 
 /* decodes one instruction (32-bit, or RVC in the low 16 bits) into d, unfused */
 void rv_decode(uint32_t insn, RVDInsn *d);
+/* the instruction at byte off of a code page, if it lies wholly inside (else 0, which is illegal) */
+uint32_t rv_peek(const uint8_t *page, uint32_t off);
 #endif
