@@ -706,7 +706,7 @@ int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
   emit_body(j);
   WBuf m = {0};
   emit_module(&m, &j->b);
-  uint32_t slot = m.oom ? 0 : rv_jit_host_install(m.p, m.len, pg->jit_slot);
+  uint32_t slot = m.oom ? 0 : c2w_page_compiler_install(m.p, m.len, pg->jit_slot);
   size_t m_len = m.len;
   wb_free(&m);
   if (!slot) return -1;

@@ -4,6 +4,7 @@
 #ifndef C2W_RV_JIT_H
 #define C2W_RV_JIT_H
 #include "cpu.h"
+#include "page_compiler.h"
 
 /* a page is compiled when it has been entered this many times, and again (at most JIT_ROUNDS
  * times in all) after its function was entered JIT_MISSES << (compilations so far) times where it
@@ -33,9 +34,4 @@ int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h);
 /* the compiled function of pg was entered at halfword h where it has no entry */
 void rv_jit_missed(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h);
 
-/* the host's side (jit_host.c): 1 if the host instantiates compiled pages */
-int rv_jit_host_probe(void);
-/* instantiates a module exporting "f" (memory and table imported as e.m and e.t) into table slot
- * slot (0: a new one); returns the slot, or 0 if the host refused it */
-uint32_t rv_jit_host_install(const uint8_t *mod, size_t len, uint32_t slot);
 #endif

@@ -1,6 +1,6 @@
 /* A growable byte buffer for writing WebAssembly binaries (LEB128 integers, opcodes). */
-#ifndef C2W_RV_WASMBUF_H
-#define C2W_RV_WASMBUF_H
+#ifndef C2W_WASMBUF_H
+#define C2W_WASMBUF_H
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,7 +18,7 @@ void wb_s64(WBuf *b, int64_t v);  /* signed LEB128 (i32.const and i64.const imme
 void wb_sized(WBuf *b, int id, const WBuf *body);
 void wb_free(WBuf *b);
 
-/* the opcodes rv_jit emits */
+/* the opcodes the page compilers emit */
 enum {
   W_BLOCK = 0x02, W_LOOP = 0x03, W_IF = 0x04, W_ELSE = 0x05, W_END = 0x0b, W_BR = 0x0c, W_BR_IF = 0x0d,
   W_BR_TABLE = 0x0e, W_RETURN_CALL_INDIRECT = 0x13, W_DROP = 0x1a, W_LOCAL_GET = 0x20, W_LOCAL_SET = 0x21, W_LOCAL_TEE = 0x22,
