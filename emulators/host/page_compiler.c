@@ -9,21 +9,26 @@
 
 int c2w_page_compiler_probe(void) {
   __wasi_size_t version = 0;
-  return __wasi_fd_write(JIT_FD, NULL, 0, &version) == 0 && version == 1;
+  if (__wasi_fd_write(JIT_FD, NULL, 0, &version) != 0) return 0;
+  return (int)version;
 }
 
-uint32_t c2w_page_compiler_install(const uint8_t *mod, size_t len, uint32_t slot) {
-  __wasi_ciovec_t iov[2] = {{(const uint8_t *)&slot, 4}, {mod, len}};
+int c2w_page_compiler_install_many(const uint8_t *mod, size_t len, uint32_t *slots, size_t n) {
+  __wasi_ciovec_t iov[2] = {{(const uint8_t *)slots, 4 * n}, {mod, len}};
   __wasi_size_t got = 0;
-  if (__wasi_fd_write(JIT_FD, iov, 2, &got)) return 0;
-  return got;
+  return __wasi_fd_write(JIT_FD, iov, 2, &got) == 0 && got != 0;
 }
 #else
 int c2w_page_compiler_probe(void) { return 0; }
-uint32_t c2w_page_compiler_install(const uint8_t *mod, size_t len, uint32_t slot) {
+int c2w_page_compiler_install_many(const uint8_t *mod, size_t len, uint32_t *slots, size_t n) {
   (void)mod;
   (void)len;
-  (void)slot;
+  (void)slots;
+  (void)n;
   return 0;
 }
 #endif
+
+uint32_t c2w_page_compiler_install(const uint8_t *mod, size_t len, uint32_t slot) {
+  return c2w_page_compiler_install_many(mod, len, &slot, 1) ? slot : 0;
+}

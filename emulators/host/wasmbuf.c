@@ -1,4 +1,5 @@
 #include "wasmbuf.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +59,44 @@ void wb_sized(WBuf *b, int id, const WBuf *body) {
 void wb_free(WBuf *b) {
   free(b->p);
   memset(b, 0, sizeof(*b));
+}
+
+void wb_module_many(WBuf *m, const uint8_t *types, size_t types_len, int table, const WBuf *bodies,
+                    unsigned n) {
+  static const uint8_t header[] = {0, 'a', 's', 'm', 1, 0, 0, 0};
+  static const uint8_t memory[] = {1, 'e', 1, 'm', 2, 0, 0};       /* e.m: memory, min 0 */
+  static const uint8_t ftable[] = {1, 'e', 1, 't', 1, 0x70, 0, 0}; /* e.t: funcref table */
+  WBuf sec = {0};
+  wb_bytes(m, header, sizeof(header));
+  wb_bytes(&sec, types, types_len);
+  wb_sized(m, 1, &sec);
+  sec.len = 0;
+  wb_u32(&sec, table ? 2 : 1);
+  wb_bytes(&sec, memory, sizeof(memory));
+  if (table) wb_bytes(&sec, ftable, sizeof(ftable));
+  wb_sized(m, 2, &sec);
+  sec.len = 0; /* functions: all of type 0 */
+  wb_u32(&sec, n);
+  for (unsigned i = 0; i < n; i++) wb_byte(&sec, 0);
+  wb_sized(m, 3, &sec);
+  sec.len = 0; /* exports: f, or f0, f1, ... */
+  wb_u32(&sec, n);
+  for (unsigned i = 0; i < n; i++) {
+    char name[16];
+    int len = n == 1 ? snprintf(name, sizeof(name), "f") : snprintf(name, sizeof(name), "f%u", i);
+    wb_u32(&sec, (uint32_t)len);
+    wb_bytes(&sec, name, (size_t)len);
+    wb_byte(&sec, 0);
+    wb_u32(&sec, i);
+  }
+  wb_sized(m, 7, &sec);
+  sec.len = 0;
+  wb_u32(&sec, n);
+  for (unsigned i = 0; i < n; i++) wb_sized(&sec, -1, &bodies[i]);
+  wb_sized(m, 10, &sec);
+  wb_free(&sec);
+}
+
+void wb_module(WBuf *m, const uint8_t *types, size_t types_len, int table, const WBuf *body) {
+  wb_module_many(m, types, types_len, table, body, 1);
 }

@@ -31,6 +31,7 @@
 
 #include "c2w_bochs.h"
 #include "c2w_sjlj.h"
+#include "c2w_trace.h"
 extern "C" {
 #include "host.h"
 }
@@ -220,6 +221,9 @@ static BxEvent *c2w_notify(void *, BxEvent *event)
 
 static void boot(const Options &o)
 {
+#if defined(C2W_TRACE_COMPILER)
+  c2w_trace_probe();
+#endif
   char buf[256];
   std::vector<std::string> lines = {
     // first, so that parsing the rest logs nothing
@@ -280,6 +284,9 @@ static int run(const Options &o)
   std::vector<char *> dirs;
   for (auto &d : o.dirs) dirs.push_back((char *) d.c_str());
   host_reopen((int) dirs.size(), dirs.data());
+#if defined(C2W_TRACE_COMPILER)
+  c2w_trace_probe();  // again: a snapshot was booted under Wizer, which compiles nothing
+#endif
   C2wBundle b;
   c2w_bundle_parse(&b, c2w_footer);
   uint64_t disk_size = 0;
@@ -307,6 +314,9 @@ static int run(const Options &o)
 
 [[noreturn]] static void finish(int code)
 {
+#if defined(C2W_TRACE_COMPILER)
+  c2w_trace_report();
+#endif
   fflush(stdout);
   fflush(stderr);
   // _exit: Bochs' exit handlers print a banner on stdout, which belongs to the guest

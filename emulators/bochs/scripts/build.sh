@@ -20,10 +20,12 @@ case "$kind" in
   wasm|wasm-eh)
     wasi_defs="-D_WASI_EMULATED_PTHREAD -D_WASI_EMULATED_SIGNAL -D_WASI_EMULATED_MMAN -D_WASI_EMULATED_PROCESS_CLOCKS -D_WASI_EMULATED_GETPID"
     if [ "$kind" = wasm ]; then sjlj="-DC2W_SJLJ_ASYNCIFY"; else sjlj="-mllvm -wasm-enable-sjlj"; fi
+    # the trace compiler (host/trace_compiler.cc): its host puts compiled traces in the table
+    sjlj="$sjlj -DC2W_TRACE_COMPILER"
     export CC="clang-19 --target=wasm32-wasi" CXX="clang++-19 --target=wasm32-wasi"
     export CFLAGS="-O2 -g0 $common_defs $wasi_defs $sjlj"
     export CXXFLAGS="-O2 -g0 -fno-exceptions $common_defs $wasi_defs $sjlj"
-    export LDFLAGS="-Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296"
+    export LDFLAGS="-Wl,-z,stack-size=1048576 -Wl,--max-memory=4294967296 -Wl,--export-table -Wl,--growable-table"
     export LIBS="-lwasi-emulated-pthread -lwasi-emulated-signal -lwasi-emulated-mman -lwasi-emulated-process-clocks -lwasi-emulated-getpid"
     [ "$kind" = wasm-eh ] && LIBS="$LIBS -lsetjmp"
     host_flags=(--host=i686-pc-linux-gnu --build=x86_64-pc-linux-gnu)
@@ -51,6 +53,13 @@ if [ "$(cat "$work/.source")" != "$src" ]; then
   echo "$src" > "$work/.source"
 fi
 cd "$work"
+# Bochs' makefiles do not know our headers (patch 0006 includes host/c2w_trace.h from cpu/):
+# when they change, the CPU's objects are stale
+hdrs="$(cat "$here"/host/*.h | sha256sum | cut -c1-12)"
+if [ "$(cat .host-headers 2>/dev/null)" != "$hdrs" ]; then
+  find . -name '*.o' -delete
+  echo "$hdrs" > .host-headers
+fi
 # our host layer (host/*.cc) and the shared C device library and host layer
 objs=()
 mkdir -p c2w

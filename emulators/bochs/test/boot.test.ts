@@ -4,42 +4,19 @@
 // block device, 9p, control port) and exits with the container's status; the pre-booted
 // vm.wasm resumes at the ready point. The amd64 acceptance scenarios through the CLI are in
 // packages/cli/test/acceptance.test.ts.
-import { execFileSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Runtime, runtimeMissing, runWasm } from '../../../test/harness/runtimes.ts';
+import { busyboxDisk } from './busybox-disk.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bare = `${root}build/wasm/bochs.wasm`;
 const vm = `${root}build/vm.wasm`;
 const kernel = fileURLToPath(new URL('../../../kernel/build/x86_64', import.meta.url));
 const T = 300_000;
-
-/** A busybox rootfs image (Debian's static busybox, mkfs.erofs), in a fresh directory. */
-function busyboxDisk(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'c2w-bochs-test-'));
-  const tree = join(dir, 'tree');
-  mkdirSync(join(tree, 'bin'), { recursive: true });
-  mkdirSync(join(tree, 'tmp'));
-  copyFileSync('/bin/busybox', join(tree, 'bin/busybox'));
-  for (const applet of ['sh', 'echo', 'cat', 'uname', 'ls']) {
-    symlinkSync('busybox', join(tree, 'bin', applet));
-  }
-  mkdirSync(join(dir, 'disk'));
-  execFileSync('mkfs.erofs', ['--quiet', join(dir, 'disk/rootfs.erofs'), tree]);
-  return join(dir, 'disk');
-}
 
 describe('bochs machine', () => {
   let disk = '';

@@ -674,24 +674,8 @@ static void emit_body(Jc *j) {
   op(j, W_END);
 }
 
-/* the module: type (i32 i32 i32) -> i32, memory and table imported as e.m and e.t, function
- * exported as f */
-static void emit_module(WBuf *m, const WBuf *body) {
-  static const uint8_t sections[] = {
-      0, 'a', 's', 'm', 1, 0, 0, 0,                                    /* header */
-      1, 8, 1, 0x60, 3, WT_I32, WT_I32, WT_I32, 1, WT_I32,         /* type */
-      2, 16, 2, 1, 'e', 1, 'm', 2, 0, 0,                              /* import e.m: memory, min 0 */
-      1, 'e', 1, 't', 1, 0x70, 0, 0,                                  /* import e.t: funcref table */
-      3, 2, 1, 0,                                                     /* function 0: type 0 */
-      7, 5, 1, 1, 'f', 0, 0,                                          /* export f: function 0 */
-  };
-  WBuf sec = {0};
-  wb_bytes(m, sections, sizeof(sections));
-  wb_u32(&sec, 1);
-  wb_sized(&sec, -1, body);
-  wb_sized(m, 10, &sec);
-  wb_free(&sec);
-}
+/* the module's type: (i32 i32 i32) -> i32 */
+static const uint8_t jit_types[] = {1, 0x60, 3, WT_I32, WT_I32, WT_I32, 1, WT_I32};
 
 int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
   Jc *j = &jc;
@@ -705,7 +689,7 @@ int rv_jit_compile(RVCPU *s, RVDPage *pg, const uint8_t *host, uint32_t h) {
   j->map_addr = (uint32_t)(uintptr_t)pg->jit.map;
   emit_body(j);
   WBuf m = {0};
-  emit_module(&m, &j->b);
+  wb_module(&m, jit_types, sizeof(jit_types), 1, &j->b);
   uint32_t slot = m.oom ? 0 : c2w_page_compiler_install(m.p, m.len, pg->jit_slot);
   size_t m_len = m.len;
   wb_free(&m);

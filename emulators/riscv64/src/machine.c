@@ -66,7 +66,7 @@ void machine_resume(void) {
   M.mtime_base = M.mtime_last;
   M.host_base = host_monotonic_ns();
   /* asked here, not at boot: a snapshot taken under Wizer resumes under another host */
-  M.cpu.jit_on = c2w_page_compiler_probe();
+  M.cpu.jit_on = c2w_page_compiler_probe() >= 1;
 }
 
 /* ---- PLIC ---- */

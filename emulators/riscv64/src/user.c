@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
     memcpy(dst, elf + off, filesz);
   }
   cpu.pc = rd(elf + 24, 8);
-  cpu.jit_on = c2w_page_compiler_probe();
+  cpu.jit_on = c2w_page_compiler_probe() >= 1;
   if (jit_eager && !cpu.jit_on) {
     fprintf(stderr, "rv64-user: --jit-eager: this host does not compile pages\n");
     return 2;

@@ -27,6 +27,8 @@ interface WasmJsApi {
 const Wasm = (globalThis as unknown as { WebAssembly: WasmJsApi }).WebAssembly;
 
 export const PAGE_COMPILER_FD = 0x7c2a317;
+/** 1: one function per module; 2: also several (`f0`, `f1`, ...) into as many slots. */
+export const PAGE_COMPILER_VERSION = 2;
 const ERRNO_BADF = 8;
 const ERRNO_INVAL = 28;
 
@@ -55,28 +57,39 @@ export function withPageCompiler(
     if (!t) return ERRNO_BADF;
     const view = new DataView(t.memory.buffer);
     if (iovsLen === 0) {
-      view.setUint32(resultPtr, 1, true); // the protocol's version
+      view.setUint32(resultPtr, PAGE_COMPILER_VERSION, true);
       return 0;
     }
     if (iovsLen !== 2) return ERRNO_INVAL;
-    const slotPtr = view.getUint32(iovs, true);
+    const slotsPtr = view.getUint32(iovs, true);
+    const count = view.getUint32(iovs + 4, true) / 4;
     const modPtr = view.getUint32(iovs + 8, true);
     const modLen = view.getUint32(iovs + 12, true);
-    let slot = view.getUint32(slotPtr, true);
-    let fn: unknown;
+    if (!Number.isInteger(count) || count < 1) return ERRNO_INVAL;
+    const fns: unknown[] = [];
     try {
       const module = new Wasm.Module(new Uint8Array(t.memory.buffer, modPtr, modLen));
-      fn = new Wasm.Instance(module, { e: { m: t.memory, t: t.table } }).exports.f;
+      const { exports } = new Wasm.Instance(module, { e: { m: t.memory, t: t.table } });
+      for (let i = 0; i < count; i++) fns.push(count === 1 ? exports.f : exports[`f${i}`]);
+      if (fns.some((f) => typeof f !== 'function')) return ERRNO_INVAL;
     } catch {
-      return ERRNO_INVAL; // the machine keeps interpreting that page
+      return ERRNO_INVAL; // the machine keeps interpreting that code
     }
+    const slots: number[] = [];
     try {
-      if (slot === 0 || slot >= t.table.length) slot = t.table.grow(1);
-      t.table.set(slot, fn);
+      const old = new DataView(t.memory.buffer);
+      for (let i = 0; i < count; i++) {
+        let slot = old.getUint32(slotsPtr + 4 * i, true);
+        if (slot === 0 || slot >= t.table.length) slot = t.table.grow(1);
+        t.table.set(slot, fns[i]);
+        slots.push(slot);
+      }
     } catch {
       return ERRNO_INVAL; // a table that cannot grow
     }
-    new DataView(t.memory.buffer).setUint32(resultPtr, slot, true);
+    const after = new DataView(t.memory.buffer);
+    for (const [i, slot] of slots.entries()) after.setUint32(slotsPtr + 4 * i, slot, true);
+    after.setUint32(resultPtr, slots[0] ?? 0, true);
     return 0;
   };
   return {

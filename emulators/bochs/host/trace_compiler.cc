@@ -1,0 +1,691 @@
+// The trace compiler: a trace of Bochs' instruction cache (up to 32 decoded instructions, one
+// entry point) that ran C2W_TRACE_HOT times in 64-bit mode becomes one wasm function, which the
+// host compiles to machine code (docs/contract.md, "Page compiler"; emulators/bochs/README.md).
+//
+// The function does what the instruction handlers would, on the same state: registers, lazy
+// flags (oszapc) and RIP in the CPU object, guest memory through the data TLB (a hit with the
+// access allowed goes straight to host memory; a store also needs the page to hold no decoded
+// code). For each instruction the compiler knows (the handler decides: `execute1` names the
+// operation, its operand size and form), it emits that operation inline; the first one it does
+// not know ends the compiled part: the function hands that instruction to its handler, which
+// with handler chaining runs the rest of the trace, as cpu_loop would. Any slow path (a TLB
+// miss, a store to a page with code, a non-canonical branch target) hands off the same way,
+// so faults are raised by Bochs' own code with RIP and prev_rip as the handler expects.
+// icount counts every instruction, so timers see the same instruction counts.
+#define NEED_CPU_REG_SHORTCUTS 1
+#include "bochs.h"
+#include "cpu/cpu.h"
+#include "cpu/decoder/ia_opcodes.h"
+
+#include "c2w_trace.h"
+
+#if defined(C2W_TRACE_COMPILER)
+extern "C" {
+#include "page_compiler.h"
+#include "wasmbuf.h"
+}
+
+bool c2w_trace_on;
+
+namespace {
+struct {
+  unsigned long long traces, modules, bytes, refused, again, reused;
+  unsigned long long insns, inline_insns;  // instructions in compiled traces, and compiled inline
+  unsigned stops[BX_IA_LAST];              // compiled traces that stop at each ia opcode
+} stats;
+}  // namespace
+
+void c2w_trace_report(void)
+{
+  const char *level = getenv("C2W_STATS");
+  if (!level || !*level || strcmp(level, "0") == 0) return;
+  fprintf(stderr, "c2w: traces compiled %llu (%llu modules, %llu KiB of wasm), refused %llu\n",
+          stats.traces, stats.modules, stats.bytes >> 10, stats.refused);
+  if (strcmp(level, "2") != 0) return;
+  fprintf(stderr, "c2w: %llu of %llu instructions inline, %llu entries compiled again, %llu reused\n",
+          stats.inline_insns, stats.insns, stats.again, stats.reused);
+  for (unsigned op = 0; op < BX_IA_LAST; op++)
+    if (stats.stops[op] > 20)
+      fprintf(stderr, "c2w:   %6u traces stop at %s\n", stats.stops[op], get_bx_opcode_name(op));
+}
+
+void c2w_trace_probe(void) { c2w_trace_on = c2w_page_compiler_probe() >= 2; }
+
+namespace {
+
+// What each instruction cache entry compiled last: its function's table slot (reused when the
+// entry compiles another trace), and the trace it compiled. Bochs empties the whole cache when
+// its instruction pool fills (every few seconds under load), then decodes the same traces again
+// into the same entries: those get their function back without compiling.
+struct Compiled {
+  Bit32u slot;
+  Bit32u tlen;
+  bx_phy_address pAddr;
+  bxInstruction_c *copy;  // the decoded instructions the function was compiled from
+};
+Compiled compiled[BxICacheEntries];
+
+uint32_t addr_of(const void *p) { return (uint32_t) (uintptr_t) p; }
+#define CPU (BX_CPU(0))
+
+// what an instruction's handler does
+enum Op {
+  OP_NONE, OP_MOV, OP_ADD, OP_SUB, OP_CMP, OP_AND, OP_OR, OP_XOR, OP_TEST, OP_MOVZX8, OP_MOVSXD,
+  OP_LEA, OP_INC, OP_DEC, OP_ZERO, OP_MOVIQ, OP_PUSH, OP_POP, OP_JCC, OP_JMP, OP_CALL, OP_RET,
+  OP_JMPR, OP_NOP, OP_CALLR, OP_MOVZX16, OP_SETCC, OP_SHL, OP_SHR, OP_SAR,
+};
+// operand forms: register, memory, immediate; destination first
+enum Form { F_NONE, F_RR, F_RM, F_MR, F_RI, F_MI };
+
+struct Handler {
+  BxExecutePtr_tR h;
+  Bit8u op, size, form, cond;
+};
+
+#define H(name, op, size, form) {&BX_CPU_C::name, op, size, form, 0}
+#define ALU(OPN, OP, q, d, b)                                                                \
+  H(OPN##_G##q##E##q##R, OP, 64, F_RR), H(OPN##_G##q##E##q##M, OP, 64, F_RM),                \
+      H(OPN##_E##q##G##q##M, OP, 64, F_MR), H(OPN##_E##q##IdR, OP, 64, F_RI),                \
+      H(OPN##_E##q##IdM, OP, 64, F_MI), H(OPN##_G##d##E##d##R, OP, 32, F_RR),                \
+      H(OPN##_G##d##E##d##M, OP, 32, F_RM), H(OPN##_E##d##G##d##M, OP, 32, F_MR),            \
+      H(OPN##_E##d##IdR, OP, 32, F_RI), H(OPN##_E##d##IdM, OP, 32, F_MI),                    \
+      H(OPN##_G##b##E##b##R, OP, 8, F_RR), H(OPN##_G##b##E##b##M, OP, 8, F_RM),              \
+      H(OPN##_E##b##G##b##M, OP, 8, F_MR), H(OPN##_E##b##IbR, OP, 8, F_RI),                  \
+      H(OPN##_E##b##IbM, OP, 8, F_MI)
+#define JCC(name, cc) {&BX_CPU_C::name, OP_JCC, 64, F_NONE, cc}
+#define SETCC(name, cc) {&BX_CPU_C::name, OP_SETCC, 8, F_RR, cc}
+
+const Handler handlers[] = {
+    ALU(ADD, OP_ADD, q, d, b), ALU(SUB, OP_SUB, q, d, b), ALU(AND, OP_AND, q, d, b),
+    ALU(OR, OP_OR, q, d, b), ALU(XOR, OP_XOR, q, d, b), ALU(CMP, OP_CMP, q, d, b),
+    H(MOV_GqEqR, OP_MOV, 64, F_RR), H(MOV_GqEqM, OP_MOV, 64, F_RM), H(MOV_EqGqM, OP_MOV, 64, F_MR),
+    H(MOV_EqIdR, OP_MOV, 64, F_RI), H(MOV_EqIdM, OP_MOV, 64, F_MI), H(MOV_GdEdR, OP_MOV, 32, F_RR),
+    H(MOV64_GdEdM, OP_MOV, 32, F_RM), H(MOV64_EdGdM, OP_MOV, 32, F_MR), H(MOV_EdIdR, OP_MOV, 32, F_RI),
+    H(MOV_EdIdM, OP_MOV, 32, F_MI), H(MOV_GbEbR, OP_MOV, 8, F_RR), H(MOV_GbEbM, OP_MOV, 8, F_RM),
+    H(MOV_EbGbM, OP_MOV, 8, F_MR), H(MOV_EbIbR, OP_MOV, 8, F_RI), H(MOV_EbIbM, OP_MOV, 8, F_MI),
+    H(TEST_EqGqR, OP_TEST, 64, F_RR), H(TEST_EqGqM, OP_TEST, 64, F_MR), H(TEST_EqIdR, OP_TEST, 64, F_RI),
+    H(TEST_EqIdM, OP_TEST, 64, F_MI), H(TEST_EdGdR, OP_TEST, 32, F_RR), H(TEST_EdGdM, OP_TEST, 32, F_MR),
+    H(TEST_EdIdR, OP_TEST, 32, F_RI), H(TEST_EdIdM, OP_TEST, 32, F_MI), H(TEST_EbGbR, OP_TEST, 8, F_RR),
+    H(TEST_EbGbM, OP_TEST, 8, F_MR), H(TEST_EbIbR, OP_TEST, 8, F_RI), H(TEST_EbIbM, OP_TEST, 8, F_MI),
+    H(MOVZX_GdEbR, OP_MOVZX8, 32, F_RR), H(MOVZX_GdEbM, OP_MOVZX8, 32, F_RM),
+    H(MOVZX_GqEbR, OP_MOVZX8, 64, F_RR), H(MOVZX_GqEbM, OP_MOVZX8, 64, F_RM),
+    H(MOVSX_GqEdR, OP_MOVSXD, 64, F_RR), H(MOVSX_GqEdM, OP_MOVSXD, 64, F_RM),
+    H(LEA_GqM, OP_LEA, 64, F_RM), H(LEA_GdM, OP_LEA, 32, F_RM),
+    H(INC_EqR, OP_INC, 64, F_RR), H(DEC_EqR, OP_DEC, 64, F_RR), H(INC_EdR, OP_INC, 32, F_RR),
+    H(DEC_EdR, OP_DEC, 32, F_RR), H(ZERO_IDIOM_GdR, OP_ZERO, 32, F_RR), H(MOV_RRXIq, OP_MOVIQ, 64, F_RI),
+    H(PUSH_EqR, OP_PUSH, 64, F_RR), H(POP_EqR, OP_POP, 64, F_RR),
+    H(JMP_Jq, OP_JMP, 64, F_NONE), H(CALL_Jq, OP_CALL, 64, F_NONE), H(RETnear64_Iw, OP_RET, 64, F_NONE),
+    H(JMP_EqR, OP_JMPR, 64, F_RR), H(CALL_EqR, OP_CALLR, 64, F_RR), H(NOP, OP_NOP, 0, F_NONE),
+    H(MOVZX_GdEwR, OP_MOVZX16, 32, F_RR), H(MOVZX_GdEwM, OP_MOVZX16, 32, F_RM),
+    H(MOVZX_GqEwR, OP_MOVZX16, 64, F_RR), H(MOVZX_GqEwM, OP_MOVZX16, 64, F_RM),
+    H(SHL_EqR, OP_SHL, 64, F_RR), H(SHR_EqR, OP_SHR, 64, F_RR), H(SAR_EqR, OP_SAR, 64, F_RR),
+    H(SHL_EdR, OP_SHL, 32, F_RR), H(SHR_EdR, OP_SHR, 32, F_RR), H(SAR_EdR, OP_SAR, 32, F_RR),
+    SETCC(SETO_EbR, 0), SETCC(SETNO_EbR, 1), SETCC(SETB_EbR, 2), SETCC(SETNB_EbR, 3),
+    SETCC(SETZ_EbR, 4), SETCC(SETNZ_EbR, 5), SETCC(SETBE_EbR, 6), SETCC(SETNBE_EbR, 7),
+    SETCC(SETS_EbR, 8), SETCC(SETNS_EbR, 9), SETCC(SETL_EbR, 12), SETCC(SETNL_EbR, 13),
+    SETCC(SETLE_EbR, 14), SETCC(SETNLE_EbR, 15),
+    JCC(JO_Jq, 0), JCC(JNO_Jq, 1), JCC(JB_Jq, 2), JCC(JNB_Jq, 3), JCC(JZ_Jq, 4), JCC(JNZ_Jq, 5),
+    JCC(JBE_Jq, 6), JCC(JNBE_Jq, 7), JCC(JS_Jq, 8), JCC(JNS_Jq, 9), JCC(JL_Jq, 12), JCC(JNL_Jq, 13),
+    JCC(JLE_Jq, 14), JCC(JNLE_Jq, 15),
+};
+
+const Handler *handler_of(const bxInstruction_c *i)
+{
+  for (const Handler &h : handlers)
+    if (h.h == i->execute1) return &h;
+  return NULL;
+}
+
+// locals of the compiled function: i64s, then i32s
+enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_HOST, L_TE };
+
+// one trace being compiled
+struct Compiler {
+  WBuf b;
+  bxInstruction_c *ins;  // the trace's instructions
+  unsigned k;            // the instruction being compiled
+  Bit32u off, next;      // its offset from the trace's start, and the next one's
+
+  void emit(uint8_t o) { wb_byte(&b, o); }
+  void leb(uint32_t v) { wb_u32(&b, v); }
+  void i32c(int32_t v) { emit(W_I32_CONST); wb_s64(&b, v); }
+  void i64c(int64_t v) { emit(W_I64_CONST); wb_s64(&b, v); }
+  void get(unsigned l) { emit(W_LOCAL_GET); leb(l); }
+  void set(unsigned l) { emit(W_LOCAL_SET); leb(l); }
+  void tee(unsigned l) { emit(W_LOCAL_TEE); leb(l); }
+  void mem(uint8_t o, unsigned align, uint32_t offset) { emit(o); leb(align); leb(offset); }
+  // loads and stores at a fixed address (the CPU object): i32.const 0 first for stores
+  void ld64(const void *p) { i32c(0); mem(W_I64_LOAD, 3, addr_of(p)); }
+  void st64(const void *p) { mem(W_I64_STORE, 3, addr_of(p)); }
+
+  // RIP-relative value: the trace's RIP at entry plus a constant
+  void rip_plus(int64_t d) { get(L_BASE); if (d) { i64c(d); emit(W_I64_ADD); } }
+
+  void reg_get(unsigned r, unsigned size)
+  {
+    if (r == BX_NIL_REGISTER) { i64c(0); return; }
+    i32c(0);
+    const void *p = &CPU->gen_reg[r];
+    if (size == 64) mem(W_I64_LOAD, 3, addr_of(p));
+    else if (size == 32) mem(W_I64_LOAD32_U, 2, addr_of(p));
+    else if (size == 16) mem(W_I64_LOAD16_U, 1, addr_of(p));
+    else mem(W_I64_LOAD8_U, 0, addr_of(p));
+  }
+  // register r of size from local l (32-bit writes clear the upper half, 8-bit ones keep it)
+  void reg_set(unsigned r, unsigned size, unsigned l)
+  {
+    i32c(0);
+    get(l);
+    const void *p = &CPU->gen_reg[r];
+    if (size == 64) st64(p);
+    else if (size == 32) { i64c(0xffffffffll); emit(W_I64_AND); st64(p); }
+    else mem(W_I64_STORE8, 0, addr_of(p));
+  }
+  void truncate(unsigned size)
+  {
+    if (size == 32) { i64c(0xffffffffll); emit(W_I64_AND); }
+    else if (size == 8) { i64c(0xff); emit(W_I64_AND); }
+  }
+
+  // returns k: cpu_loop hands instruction k to its handler, which runs the rest of the trace
+  void handoff()
+  {
+    i32c(0); rip_plus(off); st64(&RIP);
+    i32c(0); rip_plus(off); st64(&CPU->prev_rip);
+    if (k) { i32c(0); ld64(&CPU->icount); i64c(k); emit(W_I64_ADD); st64(&CPU->icount); }
+    i32c((int32_t) k);
+    emit(W_RETURN);
+  }
+  // leaves the trace after instruction k for the RIP in local l
+  void exit_to(unsigned l)
+  {
+    i32c(0); get(l); st64(&RIP);
+    i32c(0); get(l); st64(&CPU->prev_rip);
+    i32c(0); ld64(&CPU->icount); i64c(k + 1); emit(W_I64_ADD); st64(&CPU->icount);
+    i32c(-1);
+    emit(W_RETURN);
+  }
+  // hands off unless the i32 on the stack is nonzero
+  void handoff_unless()
+  {
+    emit(W_I32_EQZ);
+    emit(W_IF); emit(WT_VOID);
+    handoff();
+    emit(W_END);
+  }
+  // pushes 1 if the i64 in local l is canonical: ((l >> (width-1)) + 1) <u 2
+  void canonical(unsigned l)
+  {
+    get(l); i64c(CPU->linaddr_width - 1); emit(W_I64_SHR_S); i64c(1); emit(W_I64_ADD);
+    i64c(2); emit(W_I64_LT_U);
+  }
+
+  // the linear address of instruction i's memory operand into L_EA (64-bit addressing only)
+  bool ea(const bxInstruction_c *i)
+  {
+    if (!i->as64L()) return false;
+    unsigned base = i->sibBase(), index = i->sibIndex();
+    int64_t d = i->displ32s();
+    if (base == BX_64BIT_REG_RIP) rip_plus(next + d);
+    else {
+      reg_get(base, 64);
+      if (d) { i64c(d); emit(W_I64_ADD); }
+    }
+    if (index != 4) {
+      reg_get(index, 64);
+      if (i->sibScale()) { i64c(i->sibScale()); emit(W_I64_SHL); }
+      emit(W_I64_ADD);
+    }
+    if (i->seg() >= BX_SEG_REG_FS) {  // get_laddr64: FS and GS have a base
+      ld64(&CPU->sregs[i->seg()].cache.u.segment.base);
+      emit(W_I64_ADD);
+    }
+    set(L_EA);
+    return true;
+  }
+  // the host address of len bytes at L_EA into L_HOST if the data TLB allows the access
+  // (rw: 1 read, 4 write, 5 both), else hands off
+  void tlb(unsigned len, unsigned rw)
+  {
+    const bx_TLB_entry *e0 = &CPU->DTLB.entry[0];
+    emit(W_BLOCK); emit(WT_VOID);
+    emit(W_BLOCK); emit(WT_VOID);
+    get(L_EA); emit(W_I32_WRAP_I64);
+    if (len > 1) { i32c(len - 1); emit(W_I32_ADD); }
+    i32c(12); emit(W_I32_SHR_U); i32c(BX_DTLB_SIZE - 1); emit(W_I32_AND);
+    i32c(sizeof(bx_TLB_entry)); emit(W_I32_MUL); i32c((int32_t) addr_of(e0)); emit(W_I32_ADD);
+    tee(L_TE);
+    mem(W_I64_LOAD, 3, offsetof(bx_TLB_entry, lpf));
+    get(L_EA); i64c((int64_t) LPF_MASK); emit(W_I64_AND);
+    emit(W_I64_NE); emit(W_BR_IF); leb(0);
+    i32c(rw); i32c(0); mem(W_I32_LOAD8_U, 0, addr_of(&CPU->user_pl)); emit(W_I32_SHL); set(L_HOST);
+    get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, accessBits));
+    get(L_HOST); emit(W_I32_AND); get(L_HOST); emit(W_I32_NE); emit(W_BR_IF); leb(0);
+    if (rw & 4) {
+      // the page's code bitmap (pageWriteStampTable): nonzero if traces were decoded there
+      get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, ppf));
+      i32c(12); emit(W_I32_SHR_U); i32c(2); emit(W_I32_SHL);
+      mem(W_I32_LOAD, 2, addr_of(pageWriteStampTable.c2w_mapping()));
+      emit(W_BR_IF); leb(0);
+    }
+    get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, hostPageAddr));
+    get(L_EA); emit(W_I32_WRAP_I64); i32c(0xfff); emit(W_I32_AND); emit(W_I32_OR); set(L_HOST);
+    emit(W_BR); leb(1);
+    emit(W_END);
+    handoff();
+    emit(W_END);
+  }
+  // pushes local l (64 bits) on the stack
+  void push(unsigned l)
+  {
+    reg_get(BX_64BIT_REG_RSP, 64); i64c(8); emit(W_I64_SUB); set(L_EA);
+    tlb(8, 4);
+    store(64, l);
+    reg_set(BX_64BIT_REG_RSP, 64, L_EA);
+  }
+  void load(unsigned size)
+  {
+    get(L_HOST);
+    if (size == 64) mem(W_I64_LOAD, 0, 0);
+    else if (size == 32) mem(W_I64_LOAD32_U, 0, 0);
+    else if (size == 16) mem(W_I64_LOAD16_U, 0, 0);
+    else mem(W_I64_LOAD8_U, 0, 0);
+  }
+  // stores local l at L_HOST
+  void store(unsigned size, unsigned l)
+  {
+    get(L_HOST); get(l);
+    if (size == 64) mem(W_I64_STORE, 0, 0);
+    else if (size == 32) mem(W_I64_STORE32, 0, 0);
+    else mem(W_I64_STORE8, 0, 0);
+  }
+
+  // lazy flags from L_A, L_B (operands) and L_R (result), as SET_FLAGS_OSZAPC_* / OSZAP_*
+  // (cpu/lazy_flags.h); kind: OP_ADD, OP_SUB or OP_AND (logic); keep_cf for INC/DEC
+  void flags(unsigned kind, unsigned size, bool keep_cf)
+  {
+    if (kind == OP_ADD) {  // (a & b) | ((a | b) & ~r)
+      get(L_A); get(L_B); emit(W_I64_AND);
+      get(L_A); get(L_B); emit(W_I64_OR); get(L_R); i64c(-1); emit(W_I64_XOR); emit(W_I64_AND);
+      emit(W_I64_OR);
+    } else if (kind == OP_SUB) {  // (~a & b) | ((~a ^ b) & r)
+      get(L_A); i64c(-1); emit(W_I64_XOR); get(L_B); emit(W_I64_AND);
+      get(L_A); i64c(-1); emit(W_I64_XOR); get(L_B); emit(W_I64_XOR); get(L_R); emit(W_I64_AND);
+      emit(W_I64_OR);
+    } else {
+      i64c(0);
+    }
+    set(L_C);
+    i32c(0); get(L_R);
+    if (size == 32) emit(W_I64_EXTEND32_S);
+    else if (size == 8) emit(W_I64_EXTEND8_S);
+    st64(&CPU->oszapc.result);
+    i32c(0);
+    if (size == 64) {  // (c & AF) | ((c >> 62) << PO)
+      get(L_C); i64c(LF_MASK_AF); emit(W_I64_AND);
+      get(L_C); i64c(62); emit(W_I64_SHR_U); i64c(LF_BIT_PO); emit(W_I64_SHL); emit(W_I64_OR);
+    } else if (size == 32) {  // c & ~(PDB | SD)
+      get(L_C); i64c(0xffffffffll & ~(Bit64u) (LF_MASK_PDB | LF_MASK_SD)); emit(W_I64_AND);
+    } else {  // (c & AF) | (c << 24)
+      get(L_C); i64c(LF_MASK_AF); emit(W_I64_AND);
+      get(L_C); i64c(24); emit(W_I64_SHL); emit(W_I64_OR); i64c(0xffffffffll); emit(W_I64_AND);
+    }
+    if (keep_cf) {  // temp ^ d ^ (d >> 1), d = (auxbits ^ temp) & CF
+      set(L_C);
+      ld64(&CPU->oszapc.auxbits); get(L_C); emit(W_I64_XOR); i64c(LF_MASK_CF); emit(W_I64_AND);
+      set(L_B);
+      get(L_C); get(L_B); emit(W_I64_XOR); get(L_B); i64c(1); emit(W_I64_SHR_U); emit(W_I64_XOR);
+    }
+    st64(&CPU->oszapc.auxbits);
+  }
+
+  // pushes condition cc (x86 encoding) of the lazy flags as an i32
+  void cond(unsigned cc)
+  {
+    const void *res = &CPU->oszapc.result, *aux = &CPU->oszapc.auxbits;
+    auto cf = [&] { i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); i32c(LF_BIT_CF); emit(W_I32_SHR_U); };
+    auto zf = [&] { ld64(res); emit(W_I64_EQZ); };
+    auto sf = [&] {
+      ld64(res); i64c(63); emit(W_I64_SHR_U); emit(W_I32_WRAP_I64);
+      i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); emit(W_I32_XOR); i32c(1); emit(W_I32_AND);
+    };
+    auto of = [&] {
+      i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); i32c(1 << LF_BIT_PO); emit(W_I32_ADD);
+      i32c(LF_BIT_CF); emit(W_I32_SHR_U);
+    };
+    switch (cc >> 1) {
+      case 0: of(); break;
+      case 1: cf(); break;
+      case 2: zf(); break;
+      case 3: cf(); zf(); emit(W_I32_OR); break;
+      case 4: sf(); break;
+      case 6: sf(); of(); emit(W_I32_XOR); break;
+      case 7: zf(); sf(); of(); emit(W_I32_XOR); emit(W_I32_OR); break;
+    }
+    if (cc & 1) emit(W_I32_EQZ);
+  }
+
+  // operand reads of the ALU forms into L_A and L_B (the TLB check already done)
+  void imm(const bxInstruction_c *i, unsigned size)
+  {
+    if (size == 64) i64c((Bit32s) i->Id());
+    else if (size == 32) i64c(i->Id());
+    else i64c(i->Ib());
+  }
+
+  // SHL, SHR, SAR by an immediate count (cpu/shift32.cc, shift64.cc): flags as LOGIC, then
+  // CF and OF (set_flags_OxxxxC)
+  bool shift(const bxInstruction_c *i, unsigned o, unsigned size)
+  {
+    Bit16u ia = i->getIaOpcode();
+    if (ia == BX_IA_SHL_Eq || ia == BX_IA_SHR_Eq || ia == BX_IA_SAR_Eq || ia == BX_IA_SHL_Ed ||
+        ia == BX_IA_SHR_Ed || ia == BX_IA_SAR_Ed)
+      return false;  // count in CL
+    unsigned dst = i->dst(), c = i->Ib() & (size - 1);
+    if (!c) {
+      if (size == 32) { reg_get(dst, 32); set(L_R); reg_set(dst, 32, L_R); }  // clears the high half
+      return true;
+    }
+    reg_get(dst, size); set(L_A);
+    if (o == OP_SAR) {
+      get(L_A);
+      if (size == 32) emit(W_I64_EXTEND32_S);
+      i64c(c); emit(W_I64_SHR_S);
+    } else {
+      get(L_A); i64c(c); emit(o == OP_SHL ? W_I64_SHL : W_I64_SHR_U);
+    }
+    truncate(size);
+    set(L_R);
+    reg_set(dst, size, L_R);
+    // cf into L_C, of into L_B
+    get(L_A); i64c(o == OP_SHL ? size - c : c - 1); emit(W_I64_SHR_U); i64c(1); emit(W_I64_AND); set(L_C);
+    if (o == OP_SHL) {
+      get(L_C); get(L_R); i64c(size - 1); emit(W_I64_SHR_U); emit(W_I64_XOR);
+    } else if (o == OP_SHR) {
+      get(L_R); i64c(1); emit(W_I64_SHL); get(L_R); emit(W_I64_XOR); i64c(size - 1); emit(W_I64_SHR_U);
+      i64c(1); emit(W_I64_AND);
+    } else {
+      i64c(0);
+    }
+    set(L_B);
+    i32c(0); get(L_R);
+    if (size == 32) emit(W_I64_EXTEND32_S);
+    st64(&CPU->oszapc.result);
+    i32c(0);
+    get(L_B); get(L_C); emit(W_I64_XOR); i64c(LF_BIT_PO); emit(W_I64_SHL);
+    get(L_C); i64c(LF_BIT_CF); emit(W_I64_SHL); emit(W_I64_OR);
+    st64(&CPU->oszapc.auxbits);
+    return true;
+  }
+
+  bool alu(const bxInstruction_c *i, const Handler *h)
+  {
+    unsigned size = h->size, o = h->op;
+    bool reads_dst = o != OP_MOV && o != OP_MOVZX8 && o != OP_MOVZX16 && o != OP_MOVSXD;
+    bool writes = o != OP_CMP && o != OP_TEST;
+    unsigned dst = i->dst(), src = i->src();
+    auto low8 = [&](unsigned r) { return i->extend8bitL() || (r & 4) == 0; };  // not AH..BH
+    if (size == 8 && (h->form == F_RR || h->form == F_RM || h->form == F_RI) && !low8(dst))
+      return false;
+    if ((size == 8 || o == OP_MOVZX8) && (h->form == F_RR || h->form == F_MR) && !low8(src))
+      return false;
+    unsigned msize = (o == OP_MOVZX8) ? 8 : (o == OP_MOVZX16) ? 16 : (o == OP_MOVSXD) ? 32 : size;
+    if (h->form == F_RM || h->form == F_MR || h->form == F_MI) {
+      if (!ea(i)) return false;
+      unsigned rw = h->form == F_RM ? 1 : (!writes ? 1 : (o == OP_MOV ? 4 : 5));
+      tlb(msize / 8, rw);
+    }
+    switch (h->form) {
+      case F_RR:
+        if (reads_dst) { reg_get(dst, size); set(L_A); }
+        reg_get(src, msize); set(L_B);
+        break;
+      case F_RM:
+        if (reads_dst) { reg_get(dst, size); set(L_A); }
+        load(msize); set(L_B);
+        break;
+      case F_MR:
+        if (reads_dst) { load(size); set(L_A); }
+        reg_get(src, size); set(L_B);
+        break;
+      case F_RI:
+        if (reads_dst) { reg_get(dst, size); set(L_A); }
+        imm(i, size); set(L_B);
+        break;
+      case F_MI:
+        if (reads_dst) { load(size); set(L_A); }
+        imm(i, size); set(L_B);
+        break;
+    }
+    unsigned kind = OP_AND;
+    switch (o) {
+      case OP_MOV: case OP_MOVZX8: case OP_MOVZX16: get(L_B); break;
+      case OP_MOVSXD: get(L_B); emit(W_I64_EXTEND32_S); break;
+      case OP_ADD: get(L_A); get(L_B); emit(W_I64_ADD); kind = OP_ADD; break;
+      case OP_SUB: case OP_CMP: get(L_A); get(L_B); emit(W_I64_SUB); kind = OP_SUB; break;
+      case OP_AND: case OP_TEST: get(L_A); get(L_B); emit(W_I64_AND); break;
+      case OP_OR: get(L_A); get(L_B); emit(W_I64_OR); break;
+      case OP_XOR: get(L_A); get(L_B); emit(W_I64_XOR); break;
+    }
+    if (reads_dst) truncate(size);
+    set(L_R);
+    if (writes) {
+      if (h->form == F_MR || h->form == F_MI) store(size, L_R);
+      else reg_set(dst, size, L_R);
+    }
+    if (reads_dst) flags(kind, size, false);
+    return true;
+  }
+
+  // compiles instruction k; false if it is not one the compiler knows (nothing emitted then)
+  bool instruction(bxInstruction_c *i)
+  {
+    const Handler *h = handler_of(i);
+    if (!h) return false;
+    switch (h->op) {
+      case OP_LEA:
+        if (!ea(i)) return false;
+        reg_set(i->dst(), h->size, L_EA);
+        return true;
+      case OP_INC: case OP_DEC:
+        reg_get(i->dst(), h->size); set(L_A);
+        i64c(0); set(L_B);
+        get(L_A); i64c(1); emit(h->op == OP_INC ? W_I64_ADD : W_I64_SUB); truncate(h->size); set(L_R);
+        reg_set(i->dst(), h->size, L_R);
+        // the handlers pass (result -/+ 1, 0, result): the carries of op1 + 0
+        flags(h->op == OP_INC ? OP_ADD : OP_SUB, h->size, true);
+        return true;
+      case OP_ZERO:
+        i64c(0); set(L_R);
+        reg_set(i->dst(), 64, L_R);
+        i32c(0); i64c(0); st64(&CPU->oszapc.result);
+        i32c(0); i64c(0); st64(&CPU->oszapc.auxbits);
+        return true;
+      case OP_MOVIQ:
+        i64c((int64_t) i->Iq()); set(L_R);
+        reg_set(i->dst(), 64, L_R);
+        return true;
+      case OP_PUSH:
+        reg_get(i->dst(), 64); set(L_R);
+        push(L_R);
+        return true;
+      case OP_POP:
+        reg_get(BX_64BIT_REG_RSP, 64); set(L_EA);
+        tlb(8, 1);
+        load(64); set(L_R);
+        get(L_EA); i64c(8); emit(W_I64_ADD); set(L_A);
+        reg_set(BX_64BIT_REG_RSP, 64, L_A);
+        reg_set(i->dst(), 64, L_R);
+        return true;
+      case OP_JCC:
+        cond(h->cond);
+        emit(W_IF); emit(WT_VOID);
+        rip_plus(next + (int64_t) (Bit32s) i->Id()); set(L_R);
+        canonical(L_R); handoff_unless();
+        exit_to(L_R);
+        emit(W_END);
+        return true;
+      case OP_JMP: case OP_CALL: case OP_JMPR: case OP_CALLR:
+        if (h->op == OP_JMPR || h->op == OP_CALLR) reg_get(i->dst(), 64);
+        else rip_plus(next + (int64_t) (Bit32s) i->Id());
+        set(L_R);
+        canonical(L_R); handoff_unless();
+        if (h->op == OP_CALL || h->op == OP_CALLR) { rip_plus(next); set(L_A); push(L_A); }
+        exit_to(L_R);
+        return true;
+      case OP_RET:
+        reg_get(BX_64BIT_REG_RSP, 64); set(L_EA);
+        tlb(8, 1);
+        load(64); set(L_R);
+        canonical(L_R); handoff_unless();
+        get(L_EA); i64c(8 + (int64_t) i->Iw()); emit(W_I64_ADD); set(L_A);
+        reg_set(BX_64BIT_REG_RSP, 64, L_A);
+        exit_to(L_R);
+        return true;
+      case OP_NOP:
+        return true;
+      case OP_SETCC:
+        if (!i->extend8bitL() && (i->dst() & 4)) return false;  // AH..BH
+        cond(h->cond); emit(W_I64_EXTEND_I32_U); set(L_R);
+        reg_set(i->dst(), 8, L_R);
+        return true;
+      case OP_SHL: case OP_SHR: case OP_SAR:
+        return shift(i, h->op, h->size);
+      default:
+        return alu(i, h);
+    }
+  }
+};
+
+static_assert(sizeof(bx_hostpageaddr_t) == 4, "wasm32 host pointers");
+
+// the compiled trace's type: () -> i32, the instruction cpu_loop continues at or -1
+const uint8_t trace_types[] = {1, 0x60, 0, 1, WT_I32};
+
+bool same_trace(const Compiled &c, const bxICacheEntry_c *e)
+{
+  return c.copy && c.pAddr == e->pAddr && c.tlen == e->tlen &&
+         memcmp(c.copy, e->i, e->tlen * sizeof(bxInstruction_c)) == 0;
+}
+
+}  // namespace
+
+namespace {
+
+// the function of one trace into body; false if its first instruction is not one the compiler
+// knows (then nothing would run compiled)
+bool compile_trace(const bxICacheEntry_c *entry, WBuf *body)
+{
+  Compiler c = {};
+  c.ins = entry->i;
+  unsigned n = entry->tlen - 1;  // the last one is the end-of-trace marker
+  // locals: 6 x i64, 2 x i32; L_BASE = RIP at entry
+  static const uint8_t locals[] = {2, 6, WT_I64, 2, WT_I32};
+  wb_bytes(&c.b, locals, sizeof(locals));
+  c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
+  unsigned done = 0;
+  bool ended = false;
+  for (c.k = 0; c.k < n; c.k++) {
+    bxInstruction_c *i = &c.ins[c.k];
+    c.next = c.off + i->ilen();
+    size_t mark = c.b.len;
+    if (!c.instruction(i)) {
+      c.b.len = mark;
+      if (c.k == 0) { wb_free(&c.b); return false; }
+      c.handoff();
+      ended = true;
+      break;
+    }
+    done++;
+    c.off = c.next;
+  }
+  if (!ended) {
+    // fell off the end of the trace (no branch taken): continue after it
+    c.k = n - 1;
+    c.rip_plus(c.off); c.set(L_R);
+    c.exit_to(L_R);
+  }
+  c.emit(W_END);
+  *body = c.b;
+  stats.insns += n;
+  stats.inline_insns += done;
+  if (ended) stats.stops[c.ins[c.k].getIaOpcode()]++;
+  return true;
+}
+
+// Hot traces wait in a batch and are compiled together into one module: a module per trace costs
+// the host a module's overhead each time and scatters the machine code of thousands of small
+// functions over as many code pages.
+#define BATCH 64
+#define BATCH_WAIT 20000000  // instructions a trace waits at most for the batch to fill
+struct Pending {
+  Bit32u idx;
+  bx_phy_address pAddr;
+};
+Pending pending[BATCH];
+unsigned npending;
+Bit64u batch_start;  // icount when the first trace of the batch got hot
+Bit8u queued[BxICacheEntries];
+
+void compile_batch(void)
+{
+  WBuf bodies[BATCH];
+  Bit32u idx[BATCH], slots[BATCH];
+  unsigned n = 0;
+  for (unsigned p = 0; p < npending; p++) {
+    bxICacheEntry_c *e = &CPU->iCache.entry[pending[p].idx];
+    queued[pending[p].idx] = 0;
+    e->c2w_hits = 0;  // if it is not compiled now: again after as many runs
+    if (e->pAddr != pending[p].pAddr || e->c2w_fn) continue;  // decoded again since
+    bodies[n] = {};
+    if (!compile_trace(e, &bodies[n])) continue;
+    idx[n] = pending[p].idx;
+    slots[n] = compiled[idx[n]].slot;
+    n++;
+  }
+  npending = 0;
+  if (!n) return;
+  WBuf m = {0};
+  wb_module_many(&m, trace_types, sizeof(trace_types), 0, bodies, n);
+  for (unsigned j = 0; j < n; j++) wb_free(&bodies[j]);
+  int ok = !m.oom && c2w_page_compiler_install_many(m.p, m.len, slots, n);
+  size_t len = m.len;
+  wb_free(&m);
+  if (!ok) {
+    stats.refused += n;
+    return;
+  }
+  stats.modules++;
+  stats.bytes += len;
+  for (unsigned j = 0; j < n; j++) {
+    bxICacheEntry_c *e = &CPU->iCache.entry[idx[j]];
+    Compiled &to = compiled[idx[j]];
+    if (to.slot) stats.again++;
+    bxInstruction_c *copy = (bxInstruction_c *) realloc(to.copy, e->tlen * sizeof(bxInstruction_c));
+    if (copy) memcpy(copy, e->i, e->tlen * sizeof(bxInstruction_c));
+    to = {slots[j], e->tlen, e->pAddr, copy};
+    e->c2w_fn = slots[j];
+    stats.traces++;
+  }
+}
+
+}  // namespace
+
+bool c2w_trace_hot(bxICacheEntry_c *entry)
+{
+  Bit32u idx = (Bit32u) (entry - CPU->iCache.entry);
+  if (same_trace(compiled[idx], entry)) {
+    entry->c2w_fn = compiled[idx].slot;
+    stats.reused++;
+    return true;
+  }
+  if (entry->c2w_hits >= C2W_TRACE_HOT && !queued[idx] && entry->tlen >= 2 &&
+      CPU->cpu_mode == BX_MODE_LONG_64) {
+    if (!npending) batch_start = CPU->icount;
+    pending[npending++] = {idx, entry->pAddr};
+    queued[idx] = 1;
+  }
+  if (npending == BATCH || (npending && CPU->icount - batch_start > BATCH_WAIT)) compile_batch();
+  return entry->c2w_fn != 0;
+}
+#endif

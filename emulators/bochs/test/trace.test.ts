@@ -1,0 +1,89 @@
+// The trace compiler (host/trace_compiler.cc): under Node the bare module compiles hot traces to
+// wasm; what the guest computes must not change. flags.c (built natively, run from a mapped
+// directory) prints hashes of integer instructions' results and flags, read by setcc in
+// compiled code and by pushfq through Bochs' handler; the same module under wasmtime, which
+// compiles nothing, is the reference. A busybox workload (shell loop, sha256sum, gzip) must
+// print what the same busybox prints on the host.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Runtime, runWasm } from '../../../test/harness/runtimes.ts';
+import { busyboxDisk } from './busybox-disk.ts';
+
+const repo = fileURLToPath(new URL('../../..', import.meta.url));
+const bare = join(repo, 'emulators/bochs/build/wasm/bochs.wasm');
+const kernel = join(repo, 'kernel/build/x86_64');
+const cache = process.env.C2W_CACHE ?? '/var/cache/c2w';
+const T = 400_000;
+
+const WORKLOAD =
+  'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo $i; ' +
+  'dd if=/dev/zero bs=64k count=32 2>/dev/null | sha256sum; ' +
+  'dd if=/bin/busybox bs=64k count=8 2>/dev/null | gzip -1 | sha256sum';
+
+describe('bochs trace compiler', () => {
+  let disk = '';
+  let bin = '';
+  beforeAll(() => {
+    disk = busyboxDisk();
+    mkdirSync(join(cache, 'tmp'), { recursive: true });
+    bin = mkdtempSync(join(cache, 'tmp/bochs-trace-'));
+    execFileSync(
+      join(repo, 'tools/toolchain/run'),
+      [
+        '--',
+        'gcc',
+        '-O1',
+        '-static',
+        '-o',
+        join(bin, 'flags'),
+        join(repo, 'emulators/bochs/test/trace/flags.c'),
+      ],
+      { cwd: repo },
+    );
+  });
+
+  const run = (runtime: Runtime, args: string[]) =>
+    runWasm(runtime, bare, {
+      args: ['--disk', '/disk/rootfs.erofs', '--', ...args],
+      env: { PATH: '/bin', C2W_STATS: '1' },
+      dirs: [
+        { host: kernel, guest: '/boot' },
+        { host: disk, guest: '/disk' },
+        { host: bin, guest: '/mnt/bin' },
+      ],
+      timeoutMs: T - 10_000,
+    });
+  const compiled = (stderr: string) => Number(/traces compiled (\d+)/.exec(stderr)?.[1] ?? 0);
+
+  it(
+    'integer instructions and flags: compiled under Node as interpreted under wasmtime',
+    async () => {
+      const [node, wasmtime] = await Promise.all([
+        run('node', ['/mnt/bin/flags']),
+        run('wasmtime', ['/mnt/bin/flags']),
+      ]);
+      expect(wasmtime.status).toBe(0);
+      expect(compiled(wasmtime.stderr.toString())).toBe(0);
+      expect(wasmtime.stdout.toString()).toMatch(/^(op \d+ [0-9a-f]{16}\n)+/m);
+      expect(node.stdout.toString()).toBe(wasmtime.stdout.toString());
+      expect(node.status).toBe(0);
+      expect(compiled(node.stderr.toString())).toBeGreaterThan(100);
+    },
+    T,
+  );
+
+  it(
+    'a busybox workload prints what busybox prints on the host',
+    async () => {
+      const host = execFileSync('/bin/busybox', ['sh', '-c', WORKLOAD], { encoding: 'utf8' });
+      const node = await run('node', ['sh', '-c', WORKLOAD]);
+      expect(node.stdout.toString()).toBe(host);
+      expect(node.status).toBe(0);
+      expect(compiled(node.stderr.toString())).toBeGreaterThan(100);
+    },
+    T,
+  );
+});
