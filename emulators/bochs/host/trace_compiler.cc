@@ -17,6 +17,7 @@
 #include "cpu/cpu.h"
 #include "cpu/decoder/ia_opcodes.h"
 
+#include "c2w_sjlj.h"
 #include "c2w_trace.h"
 
 #if defined(C2W_TRACE_COMPILER)
@@ -61,7 +62,8 @@ struct Compiled {
   Bit32u slot;
   Bit32u tlen;
   bx_phy_address pAddr;
-  bxInstruction_c *copy;  // the decoded instructions the function was compiled from
+  bxInstruction_c *copy;   // the decoded instructions the function was compiled from
+  bxInstruction_c *calls;  // what the function hands to handlers (Compiler::call_handler)
 };
 Compiled compiled[BxICacheEntries];
 
@@ -72,7 +74,8 @@ uint32_t addr_of(const void *p) { return (uint32_t) (uintptr_t) p; }
 enum Op {
   OP_NONE, OP_MOV, OP_ADD, OP_SUB, OP_CMP, OP_AND, OP_OR, OP_XOR, OP_TEST, OP_MOVZX8, OP_MOVSXD,
   OP_LEA, OP_INC, OP_DEC, OP_ZERO, OP_MOVIQ, OP_PUSH, OP_POP, OP_JCC, OP_JMP, OP_CALL, OP_RET,
-  OP_JMPR, OP_NOP, OP_CALLR, OP_MOVZX16, OP_SETCC, OP_SHL, OP_SHR, OP_SAR,
+  OP_JMPR, OP_NOP, OP_CALLR, OP_MOVZX16, OP_SETCC, OP_SHL, OP_SHR, OP_SAR, OP_NEG, OP_NOT, OP_CDQE,
+  OP_MOVSX8, OP_CMOV,
 };
 // operand forms: register, memory, immediate; destination first
 enum Form { F_NONE, F_RR, F_RM, F_MR, F_RI, F_MI };
@@ -94,6 +97,8 @@ struct Handler {
       H(OPN##_E##b##IbM, OP, 8, F_MI)
 #define JCC(name, cc) {&BX_CPU_C::name, OP_JCC, 64, F_NONE, cc}
 #define SETCC(name, cc) {&BX_CPU_C::name, OP_SETCC, 8, F_RR, cc}
+#define CMOV(name, cc) \
+  {&BX_CPU_C::name##_GqEqR, OP_CMOV, 64, F_RR, cc}, {&BX_CPU_C::name##_GdEdR, OP_CMOV, 32, F_RR, cc}
 
 const Handler handlers[] = {
     ALU(ADD, OP_ADD, q, d, b), ALU(SUB, OP_SUB, q, d, b), ALU(AND, OP_AND, q, d, b),
@@ -124,6 +129,16 @@ const Handler handlers[] = {
     SETCC(SETZ_EbR, 4), SETCC(SETNZ_EbR, 5), SETCC(SETBE_EbR, 6), SETCC(SETNBE_EbR, 7),
     SETCC(SETS_EbR, 8), SETCC(SETNS_EbR, 9), SETCC(SETL_EbR, 12), SETCC(SETNL_EbR, 13),
     SETCC(SETLE_EbR, 14), SETCC(SETNLE_EbR, 15),
+    H(NEG_EqR, OP_NEG, 64, F_RR), H(NEG_EdR, OP_NEG, 32, F_RR), H(NOT_EqR, OP_NOT, 64, F_RR),
+    H(NOT_EdR, OP_NOT, 32, F_RR), H(CDQE, OP_CDQE, 64, F_NONE),
+    H(MOVSX_GqEbR, OP_MOVSX8, 64, F_RR), H(MOVSX_GqEbM, OP_MOVSX8, 64, F_RM),
+    H(MOVSX_GdEbR, OP_MOVSX8, 32, F_RR), H(MOVSX_GdEbM, OP_MOVSX8, 32, F_RM),
+    H(MOV_GwEwR, OP_MOV, 16, F_RR), H(MOV_GwEwM, OP_MOV, 16, F_RM), H(MOV_EwGwM, OP_MOV, 16, F_MR),
+    H(INC_EqM, OP_INC, 64, F_MR), H(DEC_EqM, OP_DEC, 64, F_MR), H(INC_EdM, OP_INC, 32, F_MR),
+    H(DEC_EdM, OP_DEC, 32, F_MR),
+    CMOV(CMOVO, 0), CMOV(CMOVNO, 1), CMOV(CMOVB, 2), CMOV(CMOVNB, 3), CMOV(CMOVZ, 4), CMOV(CMOVNZ, 5),
+    CMOV(CMOVBE, 6), CMOV(CMOVNBE, 7), CMOV(CMOVS, 8), CMOV(CMOVNS, 9), CMOV(CMOVL, 12),
+    CMOV(CMOVNL, 13), CMOV(CMOVLE, 14), CMOV(CMOVNLE, 15),
     JCC(JO_Jq, 0), JCC(JNO_Jq, 1), JCC(JB_Jq, 2), JCC(JNB_Jq, 3), JCC(JZ_Jq, 4), JCC(JNZ_Jq, 5),
     JCC(JBE_Jq, 6), JCC(JNBE_Jq, 7), JCC(JS_Jq, 8), JCC(JNS_Jq, 9), JCC(JL_Jq, 12), JCC(JNL_Jq, 13),
     JCC(JLE_Jq, 14), JCC(JNLE_Jq, 15),
@@ -143,6 +158,10 @@ enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_HOST, L_TE };
 struct Compiler {
   WBuf b;
   bxInstruction_c *ins;  // the trace's instructions
+  unsigned n;            // how many (without the end-of-trace marker)
+  bxInstruction_c *calls;  // pairs (instruction, end-of-trace marker) for call_handler
+  unsigned ncalls;
+  unsigned counted;      // instructions already added to icount
   unsigned k;            // the instruction being compiled
   Bit32u off, next;      // its offset from the trace's start, and the next one's
 
@@ -179,6 +198,7 @@ struct Compiler {
     const void *p = &CPU->gen_reg[r];
     if (size == 64) st64(p);
     else if (size == 32) { i64c(0xffffffffll); emit(W_I64_AND); st64(p); }
+    else if (size == 16) mem(W_I64_STORE16, 1, addr_of(p));
     else mem(W_I64_STORE8, 0, addr_of(p));
   }
   void truncate(unsigned size)
@@ -192,16 +212,47 @@ struct Compiler {
   {
     i32c(0); rip_plus(off); st64(&RIP);
     i32c(0); rip_plus(off); st64(&CPU->prev_rip);
-    if (k) { i32c(0); ld64(&CPU->icount); i64c(k); emit(W_I64_ADD); st64(&CPU->icount); }
+    count(k);
     i32c((int32_t) k);
     emit(W_RETURN);
+  }
+  // adds the instructions before upto that ran inline to icount
+  void count(unsigned upto)
+  {
+    if (upto > counted) {
+      i32c(0); ld64(&CPU->icount); i64c(upto - counted); emit(W_I64_ADD); st64(&CPU->icount);
+    }
+  }
+  // runs instruction k by its handler and goes on after it, unless it raised an exception, left
+  // an event to handle or went elsewhere (then back to cpu_loop). The handler gets a copy of the
+  // instruction followed by the end-of-trace marker, so that chaining stops after it.
+  void call_handler()
+  {
+    bxInstruction_c *pair = &calls[2 * ncalls++];
+    pair[0] = ins[k];
+    pair[1] = ins[n];
+    i32c(0); rip_plus(next); st64(&RIP);
+    i32c(0); rip_plus(off); st64(&CPU->prev_rip);
+    count(k);
+    counted = k + 1;  // the handler counts itself
+    i32c((int32_t) addr_of(pair));
+    i32c((int32_t) (uintptr_t) pair[0].execute1);
+    emit(W_CALL_INDIRECT); leb(1); leb(0);
+    i32c(0); mem(W_I32_LOAD, 2, addr_of(&CPU->async_event));
+#if defined(C2W_SJLJ_ASYNCIFY)
+    i32c(0); mem(W_I32_LOAD, 2, addr_of((const void *) &c2w_unwinding)); emit(W_I32_OR);
+#endif
+    ld64(&RIP); rip_plus(next); emit(W_I64_NE); emit(W_I32_OR);
+    emit(W_IF); emit(WT_VOID);
+    i32c(-1); emit(W_RETURN);
+    emit(W_END);
   }
   // leaves the trace after instruction k for the RIP in local l
   void exit_to(unsigned l)
   {
     i32c(0); get(l); st64(&RIP);
     i32c(0); get(l); st64(&CPU->prev_rip);
-    i32c(0); ld64(&CPU->icount); i64c(k + 1); emit(W_I64_ADD); st64(&CPU->icount);
+    count(k + 1);
     i32c(-1);
     emit(W_RETURN);
   }
@@ -297,6 +348,7 @@ struct Compiler {
     get(L_HOST); get(l);
     if (size == 64) mem(W_I64_STORE, 0, 0);
     else if (size == 32) mem(W_I64_STORE32, 0, 0);
+    else if (size == 16) mem(W_I64_STORE16, 0, 0);
     else mem(W_I64_STORE8, 0, 0);
   }
 
@@ -421,15 +473,15 @@ struct Compiler {
   bool alu(const bxInstruction_c *i, const Handler *h)
   {
     unsigned size = h->size, o = h->op;
-    bool reads_dst = o != OP_MOV && o != OP_MOVZX8 && o != OP_MOVZX16 && o != OP_MOVSXD;
+    bool reads_dst = o != OP_MOV && o != OP_MOVZX8 && o != OP_MOVZX16 && o != OP_MOVSXD && o != OP_MOVSX8;
     bool writes = o != OP_CMP && o != OP_TEST;
     unsigned dst = i->dst(), src = i->src();
     auto low8 = [&](unsigned r) { return i->extend8bitL() || (r & 4) == 0; };  // not AH..BH
     if (size == 8 && (h->form == F_RR || h->form == F_RM || h->form == F_RI) && !low8(dst))
       return false;
-    if ((size == 8 || o == OP_MOVZX8) && (h->form == F_RR || h->form == F_MR) && !low8(src))
+    if ((size == 8 || o == OP_MOVZX8 || o == OP_MOVSX8) && (h->form == F_RR || h->form == F_MR) && !low8(src))
       return false;
-    unsigned msize = (o == OP_MOVZX8) ? 8 : (o == OP_MOVZX16) ? 16 : (o == OP_MOVSXD) ? 32 : size;
+    unsigned msize = (o == OP_MOVZX8 || o == OP_MOVSX8) ? 8 : (o == OP_MOVZX16) ? 16 : (o == OP_MOVSXD) ? 32 : size;
     if (h->form == F_RM || h->form == F_MR || h->form == F_MI) {
       if (!ea(i)) return false;
       unsigned rw = h->form == F_RM ? 1 : (!writes ? 1 : (o == OP_MOV ? 4 : 5));
@@ -461,6 +513,7 @@ struct Compiler {
     switch (o) {
       case OP_MOV: case OP_MOVZX8: case OP_MOVZX16: get(L_B); break;
       case OP_MOVSXD: get(L_B); emit(W_I64_EXTEND32_S); break;
+      case OP_MOVSX8: get(L_B); emit(W_I64_EXTEND8_S); break;
       case OP_ADD: get(L_A); get(L_B); emit(W_I64_ADD); kind = OP_ADD; break;
       case OP_SUB: case OP_CMP: get(L_A); get(L_B); emit(W_I64_SUB); kind = OP_SUB; break;
       case OP_AND: case OP_TEST: get(L_A); get(L_B); emit(W_I64_AND); break;
@@ -488,12 +541,48 @@ struct Compiler {
         reg_set(i->dst(), h->size, L_EA);
         return true;
       case OP_INC: case OP_DEC:
-        reg_get(i->dst(), h->size); set(L_A);
+        if (h->form == F_MR) {
+          if (!ea(i)) return false;
+          tlb(h->size / 8, 5);
+          load(h->size);
+        } else {
+          reg_get(i->dst(), h->size);
+        }
+        set(L_A);
         i64c(0); set(L_B);
         get(L_A); i64c(1); emit(h->op == OP_INC ? W_I64_ADD : W_I64_SUB); truncate(h->size); set(L_R);
-        reg_set(i->dst(), h->size, L_R);
+        if (h->form == F_MR) store(h->size, L_R);
+        else reg_set(i->dst(), h->size, L_R);
         // the handlers pass (result -/+ 1, 0, result): the carries of op1 + 0
         flags(h->op == OP_INC ? OP_ADD : OP_SUB, h->size, true);
+        return true;
+      case OP_NEG:  // SET_FLAGS_OSZAPC_SUB(0, x, -x)
+        i64c(0); set(L_A);
+        reg_get(i->dst(), h->size); set(L_B);
+        i64c(0); get(L_B); emit(W_I64_SUB); truncate(h->size); set(L_R);
+        reg_set(i->dst(), h->size, L_R);
+        flags(OP_SUB, h->size, false);
+        return true;
+      case OP_NOT:
+        reg_get(i->dst(), h->size); i64c(-1); emit(W_I64_XOR); set(L_R);
+        reg_set(i->dst(), h->size, L_R);
+        return true;
+      case OP_CDQE:
+        reg_get(BX_64BIT_REG_RAX, 32); emit(W_I64_EXTEND32_S); set(L_R);
+        reg_set(BX_64BIT_REG_RAX, 64, L_R);
+        return true;
+      case OP_CMOV:  // 32-bit: the upper half is cleared either way
+        cond(h->cond);
+        emit(W_IF); emit(WT_VOID);
+        reg_get(i->src(), h->size); set(L_R);
+        if (h->size == 64) {
+          reg_set(i->dst(), 64, L_R);
+          emit(W_END);
+        } else {
+          emit(W_ELSE); reg_get(i->dst(), 32); set(L_R);
+          emit(W_END);
+          reg_set(i->dst(), 32, L_R);
+        }
         return true;
       case OP_ZERO:
         i64c(0); set(L_R);
@@ -559,8 +648,9 @@ struct Compiler {
 
 static_assert(sizeof(bx_hostpageaddr_t) == 4, "wasm32 host pointers");
 
-// the compiled trace's type: () -> i32, the instruction cpu_loop continues at or -1
-const uint8_t trace_types[] = {1, 0x60, 0, 1, WT_I32};
+// the module's types: 0 the compiled trace, () -> i32 (the instruction cpu_loop continues at, or
+// -1); 1 an instruction handler, (i32 instruction) -> ()
+const uint8_t trace_types[] = {2, 0x60, 0, 1, WT_I32, 0x60, 1, WT_I32, 0};
 
 bool same_trace(const Compiled &c, const bxICacheEntry_c *e)
 {
@@ -572,44 +662,47 @@ bool same_trace(const Compiled &c, const bxICacheEntry_c *e)
 
 namespace {
 
-// the function of one trace into body; false if its first instruction is not one the compiler
-// knows (then nothing would run compiled)
-bool compile_trace(const bxICacheEntry_c *entry, WBuf *body)
+// the function of one trace into body, and what it hands to handlers into *calls (malloc'd, to
+// keep while the function may run); false if no instruction of it compiles inline
+bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, bxInstruction_c **calls)
 {
   Compiler c = {};
   c.ins = entry->i;
-  unsigned n = entry->tlen - 1;  // the last one is the end-of-trace marker
+  c.n = entry->tlen - 1;  // the last one is the end-of-trace marker
+  c.calls = (bxInstruction_c *) malloc(2 * c.n * sizeof(bxInstruction_c));
+  if (!c.calls) return false;
   // locals: 6 x i64, 2 x i32; L_BASE = RIP at entry
   static const uint8_t locals[] = {2, 6, WT_I64, 2, WT_I32};
   wb_bytes(&c.b, locals, sizeof(locals));
   c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
   unsigned done = 0;
-  bool ended = false;
-  for (c.k = 0; c.k < n; c.k++) {
+  for (c.k = 0; c.k < c.n; c.k++) {
     bxInstruction_c *i = &c.ins[c.k];
     c.next = c.off + i->ilen();
     size_t mark = c.b.len;
-    if (!c.instruction(i)) {
+    if (c.instruction(i)) {
+      done++;
+    } else {
       c.b.len = mark;
-      if (c.k == 0) { wb_free(&c.b); return false; }
-      c.handoff();
-      ended = true;
-      break;
+      c.call_handler();
+      stats.stops[i->getIaOpcode()]++;
     }
-    done++;
     c.off = c.next;
   }
-  if (!ended) {
-    // fell off the end of the trace (no branch taken): continue after it
-    c.k = n - 1;
-    c.rip_plus(c.off); c.set(L_R);
-    c.exit_to(L_R);
+  if (!done) {
+    wb_free(&c.b);
+    free(c.calls);
+    return false;
   }
+  // fell off the end of the trace (no branch taken): continue after it
+  c.k = c.n - 1;
+  c.rip_plus(c.off); c.set(L_R);
+  c.exit_to(L_R);
   c.emit(W_END);
   *body = c.b;
-  stats.insns += n;
+  *calls = c.calls;
+  stats.insns += c.n;
   stats.inline_insns += done;
-  if (ended) stats.stops[c.ins[c.k].getIaOpcode()]++;
   return true;
 }
 
@@ -631,6 +724,7 @@ void compile_batch(void)
 {
   WBuf bodies[BATCH];
   Bit32u idx[BATCH], slots[BATCH];
+  bxInstruction_c *calls[BATCH];
   unsigned n = 0;
   for (unsigned p = 0; p < npending; p++) {
     bxICacheEntry_c *e = &CPU->iCache.entry[pending[p].idx];
@@ -638,7 +732,7 @@ void compile_batch(void)
     e->c2w_hits = 0;  // if it is not compiled now: again after as many runs
     if (e->pAddr != pending[p].pAddr || e->c2w_fn) continue;  // decoded again since
     bodies[n] = {};
-    if (!compile_trace(e, &bodies[n])) continue;
+    if (!compile_trace(e, &bodies[n], &calls[n])) continue;
     idx[n] = pending[p].idx;
     slots[n] = compiled[idx[n]].slot;
     n++;
@@ -646,13 +740,14 @@ void compile_batch(void)
   npending = 0;
   if (!n) return;
   WBuf m = {0};
-  wb_module_many(&m, trace_types, sizeof(trace_types), 0, bodies, n);
+  wb_module_many(&m, trace_types, sizeof(trace_types), 1, bodies, n);
   for (unsigned j = 0; j < n; j++) wb_free(&bodies[j]);
   int ok = !m.oom && c2w_page_compiler_install_many(m.p, m.len, slots, n);
   size_t len = m.len;
   wb_free(&m);
   if (!ok) {
     stats.refused += n;
+    for (unsigned j = 0; j < n; j++) free(calls[j]);
     return;
   }
   stats.modules++;
@@ -663,7 +758,8 @@ void compile_batch(void)
     if (to.slot) stats.again++;
     bxInstruction_c *copy = (bxInstruction_c *) realloc(to.copy, e->tlen * sizeof(bxInstruction_c));
     if (copy) memcpy(copy, e->i, e->tlen * sizeof(bxInstruction_c));
-    to = {slots[j], e->tlen, e->pAddr, copy};
+    free(to.calls);  // the entry's earlier function is gone from the table
+    to = {slots[j], e->tlen, e->pAddr, copy, calls[j]};
     e->c2w_fn = slots[j];
     stats.traces++;
   }

@@ -5,10 +5,10 @@
 // compiles nothing, is the reference. A busybox workload (shell loop, sha256sum, gzip) must
 // print what the same busybox prints on the host.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Runtime, runWasm } from '../../../test/harness/runtimes.ts';
 import { busyboxDisk } from './busybox-disk.ts';
 
@@ -43,6 +43,11 @@ describe('bochs trace compiler', () => {
       ],
       { cwd: repo },
     );
+  });
+
+  afterAll(() => {
+    for (const dir of [bin, join(disk, '..')])
+      if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   const run = (runtime: Runtime, args: string[]) =>

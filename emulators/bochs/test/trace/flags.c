@@ -84,6 +84,11 @@ R1(shr1q, "shrq $1,", uint64_t) R1(shr7q, "shrq $7,", uint64_t) R1(sar1q, "sarq 
 R1(sar13q, "sarq $13,", uint64_t) R1(shl1l, "shll $1,", uint32_t) R1(shl5l, "shll $5,", uint32_t)
 R1(shr1l, "shrl $1,", uint32_t) R1(shr31l, "shrl $31,", uint32_t) R1(sar1l, "sarl $1,", uint32_t)
 R1(sar9l, "sarl $9,", uint32_t)
+R1(negq, "negq", uint64_t) R1(negl, "negl", uint32_t) R1(notq, "notq", uint64_t) R1(notl, "notl", uint32_t)
+M1(incmq, "incq", uint64_t) M1(decml, "decl", uint32_t)
+RR(cmovlq, "cmpq %[y], %[x]\n\tcmovlq", uint64_t) RR(cmovbl, "cmpl %[y], %[x]\n\tcmovbl", uint32_t)
+RR(cmovnzq, "testq %[y], %[x]\n\tcmovnzq", uint64_t) RR(cmovlel, "cmpl %[y], %[x]\n\tcmovlel", uint32_t)
+MR(movmw, "cmpw %[y], %[x]\n\tmovw", uint16_t) RR(movw, "cmpw %[y], %[x]\n\tmovw", uint16_t)
 
 typedef void (*Op)(uint64_t, uint64_t);
 #define W3(OP) OP##q, OP##l, OP##b, OP##mq, OP##ml, OP##mb, OP##rq, OP##rl, OP##rb
@@ -93,6 +98,7 @@ static const Op ops[] = {
     incq, incl, decq, decl, addiq, subiq, cmpiq, andiq, oriq, xoril, addil, cmpil, subib, cmpib,
     andib, testiq, addmiq, cmpmiq, cmpmib, submil, andmib, movmiq,
     shl1q, shl3q, shl63q, shr1q, shr7q, sar1q, sar13q, shl1l, shl5l, shr1l, shr31l, sar1l, sar9l,
+    negq, negl, notq, notl, incmq, decml, cmovlq, cmovbl, cmovnzq, cmovlel, movmw, movw,
 };
 
 int main(void) {
