@@ -75,7 +75,7 @@ enum Op {
   OP_NONE, OP_MOV, OP_ADD, OP_SUB, OP_CMP, OP_AND, OP_OR, OP_XOR, OP_TEST, OP_MOVZX8, OP_MOVSXD,
   OP_LEA, OP_INC, OP_DEC, OP_ZERO, OP_MOVIQ, OP_PUSH, OP_POP, OP_JCC, OP_JMP, OP_CALL, OP_RET,
   OP_JMPR, OP_NOP, OP_CALLR, OP_MOVZX16, OP_SETCC, OP_SHL, OP_SHR, OP_SAR, OP_NEG, OP_NOT, OP_CDQE,
-  OP_MOVSX8, OP_CMOV,
+  OP_MOVSX8, OP_CMOV, OP_IMUL, OP_SHLX, OP_SHRX, OP_SARX, OP_ROL,
 };
 // operand forms: register, memory, immediate; destination first
 enum Form { F_NONE, F_RR, F_RM, F_MR, F_RI, F_MI };
@@ -139,6 +139,9 @@ const Handler handlers[] = {
     CMOV(CMOVO, 0), CMOV(CMOVNO, 1), CMOV(CMOVB, 2), CMOV(CMOVNB, 3), CMOV(CMOVZ, 4), CMOV(CMOVNZ, 5),
     CMOV(CMOVBE, 6), CMOV(CMOVNBE, 7), CMOV(CMOVS, 8), CMOV(CMOVNS, 9), CMOV(CMOVL, 12),
     CMOV(CMOVNL, 13), CMOV(CMOVLE, 14), CMOV(CMOVNLE, 15),
+    H(IMUL_GqEqR, OP_IMUL, 64, F_RR), H(IMUL_GdEdR, OP_IMUL, 32, F_RR),
+    H(SHLX_GqEqBqR, OP_SHLX, 64, F_RR), H(SHRX_GqEqBqR, OP_SHRX, 64, F_RR),
+    H(SARX_GqEqBqR, OP_SARX, 64, F_RR), H(ROL_EqR, OP_ROL, 64, F_RR),
     JCC(JO_Jq, 0), JCC(JNO_Jq, 1), JCC(JB_Jq, 2), JCC(JNB_Jq, 3), JCC(JZ_Jq, 4), JCC(JNZ_Jq, 5),
     JCC(JBE_Jq, 6), JCC(JNBE_Jq, 7), JCC(JS_Jq, 8), JCC(JNS_Jq, 9), JCC(JL_Jq, 12), JCC(JNL_Jq, 13),
     JCC(JLE_Jq, 14), JCC(JNLE_Jq, 15),
@@ -571,6 +574,48 @@ struct Compiler {
         reg_get(BX_64BIT_REG_RAX, 32); emit(W_I64_EXTEND32_S); set(L_R);
         reg_set(BX_64BIT_REG_RAX, 64, L_R);
         return true;
+      case OP_IMUL:  // flags as LOGIC of the product; CF = OF = 1 if it does not fit
+        reg_get(i->dst(), h->size); if (h->size == 32) emit(W_I64_EXTEND32_S); set(L_A);
+        reg_get(i->src(), h->size); if (h->size == 32) emit(W_I64_EXTEND32_S); set(L_B);
+        get(L_A); get(L_B); emit(W_I64_MUL); set(L_C);
+        get(L_C); truncate(h->size); set(L_R);
+        reg_set(i->dst(), h->size, L_R);
+        i32c(0); get(L_R); if (h->size == 32) emit(W_I64_EXTEND32_S); st64(&CPU->oszapc.result);
+        i32c(0);
+        if (h->size == 32) {  // the 64-bit product against its low half sign-extended
+          get(L_C); get(L_C); emit(W_I64_EXTEND32_S); emit(W_I64_NE);
+        } else {  // a*b/a == b, without dividing by 0 and with -1 * INT64_MIN apart
+          get(L_A); emit(W_I64_EQZ);
+          emit(W_IF); emit(WT_I32); i32c(0);
+          emit(W_ELSE);
+          get(L_A); i64c(-1); emit(W_I64_EQ);
+          emit(W_IF); emit(WT_I32); get(L_B); i64c(INT64_MIN); emit(W_I64_EQ);
+          emit(W_ELSE); get(L_C); get(L_A); emit(W_I64_DIV_S); get(L_B); emit(W_I64_NE);
+          emit(W_END);
+          emit(W_END);
+        }
+        emit(W_I64_EXTEND_I32_U); i64c(LF_BIT_CF); emit(W_I64_SHL);
+        st64(&CPU->oszapc.auxbits);
+        return true;
+      case OP_SHLX: case OP_SHRX: case OP_SARX:  // no flags
+        reg_get(i->src1(), 64); reg_get(i->src2(), 64);  // wasm shifts take the count mod 64
+        emit(h->op == OP_SHLX ? W_I64_SHL : h->op == OP_SHRX ? W_I64_SHR_U : W_I64_SHR_S); set(L_R);
+        reg_set(i->dst(), 64, L_R);
+        return true;
+      case OP_ROL: {  // by an immediate: CF = bit 0, OF = bit 0 ^ bit 63 (set_flags_OxxxxC)
+        if (i->getIaOpcode() == BX_IA_ROL_Eq) return false;  // count in CL
+        unsigned c = i->Ib() & 63;
+        if (!c) return true;
+        reg_get(i->dst(), 64); i64c(c); emit(W_I64_ROTL); set(L_R);
+        reg_set(i->dst(), 64, L_R);
+        // auxbits: PO = of ^ cf = bit 63, CF = bit 0
+        i32c(0);
+        ld64(&CPU->oszapc.auxbits); i64c(~(int64_t) (LF_MASK_PO | LF_MASK_CF) & 0xffffffffll); emit(W_I64_AND);
+        get(L_R); i64c(63); emit(W_I64_SHR_U); i64c(LF_BIT_PO); emit(W_I64_SHL); emit(W_I64_OR);
+        get(L_R); i64c(1); emit(W_I64_AND); i64c(LF_BIT_CF); emit(W_I64_SHL); emit(W_I64_OR);
+        st64(&CPU->oszapc.auxbits);
+        return true;
+      }
       case OP_CMOV:  // 32-bit: the upper half is cleared either way
         cond(h->cond);
         emit(W_IF); emit(WT_VOID);

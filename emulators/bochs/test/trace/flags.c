@@ -89,6 +89,9 @@ M1(incmq, "incq", uint64_t) M1(decml, "decl", uint32_t)
 RR(cmovlq, "cmpq %[y], %[x]\n\tcmovlq", uint64_t) RR(cmovbl, "cmpl %[y], %[x]\n\tcmovbl", uint32_t)
 RR(cmovnzq, "testq %[y], %[x]\n\tcmovnzq", uint64_t) RR(cmovlel, "cmpl %[y], %[x]\n\tcmovlel", uint32_t)
 MR(movmw, "cmpw %[y], %[x]\n\tmovw", uint16_t) RR(movw, "cmpw %[y], %[x]\n\tmovw", uint16_t)
+RR(imulq, "imulq", uint64_t) RR(imull, "imull", uint32_t) R1(rol1q, "rolq $1,", uint64_t)
+R1(rol13q, "rolq $13,", uint64_t) RR(shrxq, "cmpq %[y], %[x]\n\tshrxq %[y], %[x], %[x] #", uint64_t)
+RR(shlxq, "cmpq %[y], %[x]\n\tshlxq %[y], %[x], %[x] #", uint64_t) RR(sarxq, "cmpq %[y], %[x]\n\tsarxq %[y], %[x], %[x] #", uint64_t)
 
 typedef void (*Op)(uint64_t, uint64_t);
 #define W3(OP) OP##q, OP##l, OP##b, OP##mq, OP##ml, OP##mb, OP##rq, OP##rl, OP##rb
@@ -99,6 +102,7 @@ static const Op ops[] = {
     andib, testiq, addmiq, cmpmiq, cmpmib, submil, andmib, movmiq,
     shl1q, shl3q, shl63q, shr1q, shr7q, sar1q, sar13q, shl1l, shl5l, shr1l, shr31l, sar1l, sar9l,
     negq, negl, notq, notl, incmq, decml, cmovlq, cmovbl, cmovnzq, cmovlel, movmw, movw,
+    imulq, imull, rol1q, rol13q, shrxq, shlxq, sarxq,
 };
 
 int main(void) {
