@@ -1,7 +1,9 @@
 // Bochs benchmark (issue 7): the guest workload of guest.sh run as a container command of an
 // amd64 busybox image on
 //   native          our patched Bochs built for the host (--disk: the same rootfs.erofs)
-//   node, wasmtime  the c2w module (pre-booted vm.wasm + rootfs) under Node's WASI / wasmtime
+//   node, wasmtime  the c2w module (pre-booted vm.wasm + rootfs) under Node's WASI (with the
+//                   trace compiler) / wasmtime
+//   node-interp     the same under Node without the trace compiler (C2W_PAGE_COMPILER=0)
 //   node-bare, wasmtime-bare  the bare bochs.wasm (boots the kernel first: no snapshot)
 //   qemu            qemu-system-x86_64 (TCG) with the contract devices (test/guest/qemu.ts)
 // The host timestamps each `MARK` line as it arrives on stdout (wall time, not guest time);
@@ -27,7 +29,7 @@ const argv = process.argv.slice(2);
 const opt = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const runs = Number(opt('--runs') ?? 3);
 const nodeFlags = (opt('--node-flags') ?? '').split(' ').filter(Boolean);
-const only = opt('--only')?.split(',') ?? ['native', 'node', 'wasmtime', 'qemu'];
+const only = opt('--only')?.split(',') ?? ['native', 'node', 'node-interp', 'wasmtime', 'qemu'];
 // --boot-only: the markers alone, for the start figure (boot of the bare module: no snapshot)
 const script = argv.includes('--boot-only')
   ? 'for m in s a b c; do echo "MARK $m 0"; done'
@@ -48,7 +50,8 @@ for (const [out, extra] of [
 }
 const rootfs = join(work, 'ext/rootfs.erofs');
 const bare = process.env.BENCH_BOCHS_WASM ?? join(build, 'wasm/bochs.wasm');
-const nodeWasi = join(cache, 'libexec/node-wasi.mjs');
+// the runner in this checkout: it serves the trace compiler from packages/runtime-wasi/dist
+const nodeWasi = join(root, 'test/harness/node-wasi.mjs');
 const node = (mod: string, ...a: string[]) => [
   process.execPath,
   '--no-incremental-marking',
@@ -66,6 +69,8 @@ const configs: Record<string, () => string[]> = {
     ...['--boot', kernel, '--disk', rootfs, '--env', 'PATH=/bin', '--', ...cmd],
   ],
   node: () => [...node(join(work, 'out.wasm')), ...cmd],
+  // the interpreter alone: no trace compiler (emulators/bochs/README.md, "Trace compiler")
+  'node-interp': () => ['env', 'C2W_PAGE_COMPILER=0', ...node(join(work, 'out.wasm')), ...cmd],
   wasmtime: () => [join(cache, 'bin/wasmtime-py'), join(work, 'out.wasm'), ...cmd],
   'node-bare': () => [...node(bare, ...bareDirs), ...bareArgs],
   'wasmtime-bare': () => [join(cache, 'bin/wasmtime-py'), ...bareDirs, bare, ...bareArgs],

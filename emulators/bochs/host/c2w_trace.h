@@ -20,8 +20,13 @@ void c2w_trace_report(void);
 // entry is hot it joins the batch compiled next; true if entry->c2w_fn is now set
 bool c2w_trace_hot(bxICacheEntry_c *entry);
 
+// runs of each instruction cache entry's trace since it was decoded (apart from the entries: the
+// instruction cache stays 24 bytes an entry)
+extern unsigned short c2w_trace_hits[];
+#define C2W_TRACE_HITS(e_) (c2w_trace_hits[(e_) - BX_CPU_THIS_PTR iCache.entry])
+#define C2W_TRACE_FILLED(e_) (C2W_TRACE_HITS(e_) = 0)
 #define C2W_TRACE_HOT_NOW(entry) \
-  ((++(entry)->c2w_hits & 15) == 0 && c2w_trace_on && c2w_trace_hot(entry))
+  (c2w_trace_on && (++C2W_TRACE_HITS(entry) & 15) == 0 && c2w_trace_hot(entry))
 // runs a compiled trace (a function of the module's table): it returns -1 when it ran the trace
 // or the index of the instruction whose handler runs the rest (with RIP at its start)
 #define C2W_TRACE_RUN(entry)                                                 \

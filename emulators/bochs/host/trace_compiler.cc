@@ -27,6 +27,7 @@ extern "C" {
 }
 
 bool c2w_trace_on;
+unsigned short c2w_trace_hits[BxICacheEntries];
 
 namespace {
 struct {
@@ -692,6 +693,7 @@ struct Compiler {
 };
 
 static_assert(sizeof(bx_hostpageaddr_t) == 4, "wasm32 host pointers");
+static_assert(sizeof(bxICacheEntry_c) == 24, "the compiled function fits the entry's padding");
 
 // the module's types: 0 the compiled trace, () -> i32 (the instruction cpu_loop continues at, or
 // -1); 1 an instruction handler, (i32 instruction) -> ()
@@ -774,7 +776,7 @@ void compile_batch(void)
   for (unsigned p = 0; p < npending; p++) {
     bxICacheEntry_c *e = &CPU->iCache.entry[pending[p].idx];
     queued[pending[p].idx] = 0;
-    e->c2w_hits = 0;  // if it is not compiled now: again after as many runs
+    C2W_TRACE_HITS(e) = 0;  // if it is not compiled now: again after as many runs
     if (e->pAddr != pending[p].pAddr || e->c2w_fn) continue;  // decoded again since
     bodies[n] = {};
     if (!compile_trace(e, &bodies[n], &calls[n])) continue;
@@ -820,7 +822,7 @@ bool c2w_trace_hot(bxICacheEntry_c *entry)
     stats.reused++;
     return true;
   }
-  if (entry->c2w_hits >= C2W_TRACE_HOT && !queued[idx] && entry->tlen >= 2 &&
+  if (C2W_TRACE_HITS(entry) >= C2W_TRACE_HOT && !queued[idx] && entry->tlen >= 2 &&
       CPU->cpu_mode == BX_MODE_LONG_64) {
     if (!npending) batch_start = CPU->icount;
     pending[npending++] = {idx, entry->pAddr};
