@@ -1,7 +1,7 @@
 // The trace compiler of the Bochs machine (trace_compiler.cc): hot instruction traces of Bochs'
 // instruction cache become wasm functions, under hosts that instantiate them (docs/contract.md,
 // "Page compiler"). Patch 0006 calls it from cpu_loop and clears an entry's function when the
-// entry is refilled. Owned by trace_compiler.cc: c2w_trace_on and the statistics.
+// entry is refilled. Owned by trace_compiler.cc: c2w_trace_on and c2w_trace_hits.
 #ifndef C2W_TRACE_H
 #define C2W_TRACE_H
 
@@ -14,7 +14,7 @@ struct bxICacheEntry_c;
 extern bool c2w_trace_on;  // the host instantiates compiled traces
 // asks the host whether it compiles (at start and at resume: a snapshot's host was Wizer)
 void c2w_trace_probe(void);
-// on stderr if C2W_STATS is set: traces compiled (2: and where compiling stopped)
+// on stderr if C2W_STATS is set: traces compiled (2: and the handlers they call)
 void c2w_trace_report(void);
 // every 16 runs of an entry: its earlier function if it decoded the same trace again; once the
 // entry is hot it joins the batch compiled next; true if entry->c2w_fn is now set

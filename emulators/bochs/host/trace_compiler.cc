@@ -6,12 +6,12 @@
 // flags (oszapc) and RIP in the CPU object, guest memory through the data TLB (a hit with the
 // access allowed goes straight to host memory; a store also needs the page to hold no decoded
 // code). For each instruction the compiler knows (the handler decides: `execute1` names the
-// operation, its operand size and form), it emits that operation inline; the first one it does
-// not know ends the compiled part: the function hands that instruction to its handler, which
-// with handler chaining runs the rest of the trace, as cpu_loop would. Any slow path (a TLB
-// miss, a store to a page with code, a non-canonical branch target) hands off the same way,
-// so faults are raised by Bochs' own code with RIP and prev_rip as the handler expects.
-// icount counts every instruction, so timers see the same instruction counts.
+// operation, its operand size and form), it emits that operation inline; any other instruction
+// runs by its own handler, called from the function, which then goes on. A slow path of a
+// compiled instruction (a TLB miss, a store to a page with code, a non-canonical branch target)
+// returns the instruction to cpu_loop, whose handler runs the rest of the trace, so faults are
+// raised by Bochs' own code with RIP and prev_rip as the handler expects. icount counts every
+// instruction, so timers see the same instruction counts.
 #define NEED_CPU_REG_SHORTCUTS 1
 #include "bochs.h"
 #include "cpu/cpu.h"
@@ -33,7 +33,7 @@ namespace {
 struct {
   unsigned long long traces, modules, bytes, refused, again, reused;
   unsigned long long insns, inline_insns;  // instructions in compiled traces, and compiled inline
-  unsigned stops[BX_IA_LAST];              // compiled traces that stop at each ia opcode
+  unsigned called[BX_IA_LAST];             // compiled traces calling the handler of each ia opcode
 } stats;
 }  // namespace
 
@@ -47,8 +47,8 @@ void c2w_trace_report(void)
   fprintf(stderr, "c2w: %llu of %llu instructions inline, %llu entries compiled again, %llu reused\n",
           stats.inline_insns, stats.insns, stats.again, stats.reused);
   for (unsigned op = 0; op < BX_IA_LAST; op++)
-    if (stats.stops[op] > 20)
-      fprintf(stderr, "c2w:   %6u traces stop at %s\n", stats.stops[op], get_bx_opcode_name(op));
+    if (stats.called[op] > 20)
+      fprintf(stderr, "c2w:   %6u traces call the handler of %s\n", stats.called[op], get_bx_opcode_name(op));
 }
 
 void c2w_trace_probe(void) { c2w_trace_on = c2w_page_compiler_probe() >= 2; }
@@ -337,6 +337,14 @@ struct Compiler {
     tlb(8, 4);
     store(64, l);
     reg_set(BX_64BIT_REG_RSP, 64, L_EA);
+  }
+  // pops 64 bits into L_R; the new RSP (plus extra) into L_A, for the caller to write
+  void pop(int64_t extra)
+  {
+    reg_get(BX_64BIT_REG_RSP, 64); set(L_EA);
+    tlb(8, 1);
+    load(64); set(L_R);
+    get(L_EA); i64c(8 + extra); emit(W_I64_ADD); set(L_A);
   }
   void load(unsigned size)
   {
@@ -645,10 +653,7 @@ struct Compiler {
         push(L_R);
         return true;
       case OP_POP:
-        reg_get(BX_64BIT_REG_RSP, 64); set(L_EA);
-        tlb(8, 1);
-        load(64); set(L_R);
-        get(L_EA); i64c(8); emit(W_I64_ADD); set(L_A);
+        pop(0);
         reg_set(BX_64BIT_REG_RSP, 64, L_A);
         reg_set(i->dst(), 64, L_R);
         return true;
@@ -669,11 +674,8 @@ struct Compiler {
         exit_to(L_R);
         return true;
       case OP_RET:
-        reg_get(BX_64BIT_REG_RSP, 64); set(L_EA);
-        tlb(8, 1);
-        load(64); set(L_R);
+        pop(i->Iw());
         canonical(L_R); handoff_unless();
-        get(L_EA); i64c(8 + (int64_t) i->Iw()); emit(W_I64_ADD); set(L_A);
         reg_set(BX_64BIT_REG_RSP, 64, L_A);
         exit_to(L_R);
         return true;
@@ -732,7 +734,7 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, bxInstruction_c **c
     } else {
       c.b.len = mark;
       c.call_handler();
-      stats.stops[i->getIaOpcode()]++;
+      stats.called[i->getIaOpcode()]++;
     }
     c.off = c.next;
   }
