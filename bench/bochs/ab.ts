@@ -29,7 +29,7 @@ if (!script.includes('-lt 40000') || script.includes('count=16'))
 async function once(mod: string): Promise<Fig> {
   const marks = await timeMarks(basename(mod), process.execPath, [
     '--no-incremental-marking',
-    join(cache, 'libexec/node-wasi.mjs'),
+    join(root, 'test/harness/node-wasi.mjs'),
     ...['--dir', `${kernel}::/k`, '--dir', `${ext}::/b`, mod],
     ...['--boot', '/k', '--disk', '/b/rootfs.erofs', '--env', 'PATH=/bin', '--'],
     ...['sh', '-c', script],

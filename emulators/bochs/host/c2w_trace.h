@@ -27,16 +27,45 @@ extern unsigned short c2w_trace_hits[];
 #define C2W_TRACE_FILLED(e_) (C2W_TRACE_HITS(e_) = 0)
 #define C2W_TRACE_HOT_NOW(entry) \
   (c2w_trace_on && (++C2W_TRACE_HITS(entry) & 15) == 0 && c2w_trace_hot(entry))
-// runs a compiled trace (a function of the module's table): it returns -1 when it ran the trace
-// or the index of the instruction whose handler runs the rest (with RIP at its start)
+// runs a compiled trace (a function of the module's table). The function returns -1 when it ran
+// its trace (and any it went on to through links), or entry index << 5 | k when instruction k of
+// that entry's trace is to run by its handler, which runs the rest (RIP is at its start)
 #define C2W_TRACE_RUN(entry)                                                 \
   do {                                                                       \
     int k_ = ((int (*)(void))(uintptr_t)(entry)->c2w_fn)();                  \
     if (k_ >= 0) {                                                           \
-      bxInstruction_c *i_ = (entry)->i + k_;                                 \
+      bxInstruction_c *i_ = BX_CPU_THIS_PTR iCache.entry[k_ >> 5].i + (k_ & 31); \
       RIP += i_->ilen();                                                     \
       BX_CPU_CALL_METHOD(i_->execute1, (i_));                                \
     }                                                                        \
+  } while (0)
+
+// Links: a compiled trace leaving for an address (through a branch, a return, or off its end)
+// calls the function of the trace there itself (a tail call) if the link of that way out is
+// current and leads there, no event is pending and no timer is due. A link holds the linear
+// address it was made for and the table slot of that trace's function; it is current while its
+// epoch is c2w_link_epoch, which moves on whenever a link may no longer hold: a compiled entry
+// refilled or written over, the instruction cache emptied, another fetch mode, and any change of
+// the TLB (where Bochs breaks its own trace links: a linear address may lead elsewhere). Links
+// are made by cpu_loop: a trace leaving through a way out whose link is not current or leads
+// elsewhere names it in c2w_link_site, and cpu_loop links it to the entry it finds next if that
+// entry has a function.
+struct c2w_link {
+  unsigned long long rip;
+  unsigned epoch, slot;
+};
+extern unsigned c2w_link_epoch;
+extern c2w_link *c2w_link_site;
+#define C2W_TRACE_UNLINK_ALL() (c2w_link_epoch++)
+#define C2W_TRACE_LINK(entry)                                    \
+  do {                                                           \
+    c2w_link *s_ = c2w_link_site;                                \
+    c2w_link_site = 0;                                           \
+    if ((entry)->c2w_fn) {                                       \
+      s_->rip = RIP;                                             \
+      s_->epoch = c2w_link_epoch;                                \
+      s_->slot = (entry)->c2w_fn;                                \
+    }                                                            \
   } while (0)
 #endif
 

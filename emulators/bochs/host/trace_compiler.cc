@@ -12,10 +12,15 @@
 // returns the instruction to cpu_loop, whose handler runs the rest of the trace, so faults are
 // raised by Bochs' own code with RIP and prev_rip as the handler expects. icount counts every
 // instruction, so timers see the same instruction counts.
+//
+// Every way out of the trace (a branch taken, a return, the end) goes through a link
+// (c2w_trace.h, "Links"): a tail call to the function of the trace at the target while the link
+// holds, instead of a return to cpu_loop and its instruction cache lookup.
 #define NEED_CPU_REG_SHORTCUTS 1
 #include "bochs.h"
 #include "cpu/cpu.h"
 #include "cpu/decoder/ia_opcodes.h"
+#include "pc_system.h"
 
 #include "c2w_sjlj.h"
 #include "c2w_trace.h"
@@ -28,6 +33,8 @@ extern "C" {
 
 bool c2w_trace_on;
 unsigned short c2w_trace_hits[BxICacheEntries];
+unsigned c2w_link_epoch = 1;  // links start out of date (epoch 0)
+c2w_link *c2w_link_site;
 
 namespace {
 struct {
@@ -35,6 +42,16 @@ struct {
   unsigned long long insns, inline_insns;  // instructions in compiled traces, and compiled inline
   unsigned called[BX_IA_LAST];             // compiled traces calling the handler of each ia opcode
 } stats;
+// C2W_STATS=3: counters the compiled code itself increments (costs time: for measuring only)
+bool counting;
+enum Exit { X_END, X_PAGE, X_FAR, X_INDIRECT, X_HANDOFF, X_AFTER_HANDLER, X_LINKED, X_KINDS };
+const char *const exit_names[X_KINDS] = {
+    "fell off the end", "branch within the page", "branch to another page", "indirect branch",
+    "handed off (slow path)", "left after a handler", "of all these: went on through a link"};
+struct {
+  Bit64u runs, exits[X_KINDS], handler[BX_IA_LAST];
+  Bit64u interpreted;  // runs of traces without a function, in 16s (c2w_trace_hot's calls)
+} dyn;
 }  // namespace
 
 void c2w_trace_report(void)
@@ -43,17 +60,45 @@ void c2w_trace_report(void)
   if (!level || !*level || strcmp(level, "0") == 0) return;
   fprintf(stderr, "c2w: traces compiled %llu (%llu modules, %llu KiB of wasm), refused %llu\n",
           stats.traces, stats.modules, stats.bytes >> 10, stats.refused);
-  if (strcmp(level, "2") != 0) return;
+  if (strcmp(level, "2") != 0 && !counting) return;
   fprintf(stderr, "c2w: %llu of %llu instructions inline, %llu entries compiled again, %llu reused\n",
           stats.inline_insns, stats.insns, stats.again, stats.reused);
   for (unsigned op = 0; op < BX_IA_LAST; op++)
     if (stats.called[op] > 20)
       fprintf(stderr, "c2w:   %6u traces call the handler of %s\n", stats.called[op], get_bx_opcode_name(op));
+  if (!counting) return;
+  fprintf(stderr, "c2w: compiled traces ran %llu times, the others about %llu\n",
+          (unsigned long long) dyn.runs, (unsigned long long) dyn.interpreted * 16);
+  for (unsigned x = 0; x < X_KINDS; x++)
+    fprintf(stderr, "c2w:   %12llu %s\n", (unsigned long long) dyn.exits[x], exit_names[x]);
+  Bit64u floor = dyn.runs / 1000;
+  for (unsigned op = 0; op < BX_IA_LAST; op++)
+    if (dyn.handler[op] > floor)
+      fprintf(stderr, "c2w:   %12llu calls of the handler of %s\n", (unsigned long long) dyn.handler[op],
+              get_bx_opcode_name(op));
 }
 
-void c2w_trace_probe(void) { c2w_trace_on = c2w_page_compiler_probe() >= 2; }
+void c2w_trace_probe(void)
+{
+  c2w_trace_on = c2w_page_compiler_probe() >= 2;
+  const char *level = getenv("C2W_STATS");
+  counting = level && strcmp(level, "3") == 0;
+}
 
 namespace {
+
+// What a compiled function uses while it may run (malloc'd): the instructions it hands to
+// handlers (Compiler::call_handler), its links (Compiler::exit_to)
+struct Owned {
+  bxInstruction_c *calls;
+  c2w_link *links;
+};
+void release(Owned *o)
+{
+  free(o->calls);
+  free(o->links);
+  *o = {};
+}
 
 // What each instruction cache entry compiled last: its function's table slot (reused when the
 // entry compiles another trace), and the trace it compiled. Bochs empties the whole cache when
@@ -64,7 +109,7 @@ struct Compiled {
   Bit32u tlen;
   bx_phy_address pAddr;
   bxInstruction_c *copy;   // the decoded instructions the function was compiled from
-  bxInstruction_c *calls;  // what the function hands to handlers (Compiler::call_handler)
+  Owned owned;
 };
 Compiled compiled[BxICacheEntries];
 
@@ -155,8 +200,10 @@ const Handler *handler_of(const bxInstruction_c *i)
   return NULL;
 }
 
-// locals of the compiled function: i64s, then i32s
-enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_HOST, L_TE };
+// locals of the compiled function: i64s, then i32s. L_OFF, L_N, L_K and L_LINK carry a way out
+// to the function's two exits (Compiler::handoff, Compiler::exit_to).
+enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_OFF, L_N, L_HOST, L_TE, L_K, L_LINK };
+const uint8_t trace_locals[] = {2, 8, WT_I64, 4, WT_I32};
 
 // one trace being compiled
 struct Compiler {
@@ -166,10 +213,34 @@ struct Compiler {
   bxInstruction_c *calls;  // pairs (instruction, end-of-trace marker) for call_handler
   unsigned ncalls;
   unsigned counted;      // instructions already added to icount
+  Bit32u idx;            // the trace's instruction cache entry
+  c2w_link *links;       // room for a link per instruction and one for the end of the trace
+  unsigned nlinks;
   unsigned k;            // the instruction being compiled
   Bit32u off, next;      // its offset from the trace's start, and the next one's
+  Bit32u page_off;       // the trace's offset in its page
+  unsigned depth;        // blocks and ifs open around the code being emitted
+  unsigned pl;           // user_pl (CPL 3) when compiled: the function hands off at others
+
+  // C2W_STATS=3
+  void tally(const Bit64u *counter)
+  {
+    if (!counting) return;
+    i32c(0); ld64(counter); i64c(1); emit(W_I64_ADD); st64(counter);
+  }
+  // the kind of a direct exit to offset d from the trace's start
+  const Bit64u *exit_kind(int64_t d)
+  {
+    int64_t at = (int64_t) page_off + d;
+    return &dyn.exits[at >= 0 && at < 4096 ? X_PAGE : X_FAR];
+  }
 
   void emit(uint8_t o) { wb_byte(&b, o); }
+  void open(uint8_t o, uint8_t type) { emit(o); emit(type); depth++; }
+  void close() { emit(W_END); depth--; }
+  // the function's body is block $handoff (depth 1) { block $exit (depth 2) { the trace } }
+  void br_handoff() { emit(W_BR); leb(depth - 1); }
+  void br_exit() { emit(W_BR); leb(depth - 2); }
   void leb(uint32_t v) { wb_u32(&b, v); }
   void i32c(int32_t v) { emit(W_I32_CONST); wb_s64(&b, v); }
   void i64c(int64_t v) { emit(W_I64_CONST); wb_s64(&b, v); }
@@ -211,13 +282,24 @@ struct Compiler {
     else if (size == 8) { i64c(0xff); emit(W_I64_AND); }
   }
 
-  // returns k: cpu_loop hands instruction k to its handler, which runs the rest of the trace
+  // cpu_loop hands instruction k to its handler, which runs the rest of the trace: to the
+  // function's handoff code (handoff_code) with instruction k's offset, the instructions before it
+  // not counted yet, and what the function returns
   void handoff()
   {
-    i32c(0); rip_plus(off); st64(&RIP);
-    i32c(0); rip_plus(off); st64(&CPU->prev_rip);
-    count(k);
-    i32c((int32_t) k);
+    i64c(off); set(L_OFF);
+    i64c(k > counted ? k - counted : 0); set(L_N);
+    i32c((int32_t) (idx << 5 | k)); set(L_K);
+    br_handoff();
+  }
+  void handoff_code()
+  {
+    tally(&dyn.exits[X_HANDOFF]);
+    get(L_BASE); get(L_OFF); emit(W_I64_ADD); set(L_R);
+    i32c(0); get(L_R); st64(&RIP);
+    i32c(0); get(L_R); st64(&CPU->prev_rip);
+    i32c(0); ld64(&CPU->icount); get(L_N); emit(W_I64_ADD); st64(&CPU->icount);
+    get(L_K);
     emit(W_RETURN);
   }
   // adds the instructions before upto that ran inline to icount
@@ -239,6 +321,7 @@ struct Compiler {
     i32c(0); rip_plus(off); st64(&CPU->prev_rip);
     count(k);
     counted = k + 1;  // the handler counts itself
+    tally(&dyn.handler[pair[0].getIaOpcode()]);
     i32c((int32_t) addr_of(pair));
     i32c((int32_t) (uintptr_t) pair[0].execute1);
     emit(W_CALL_INDIRECT); leb(1); leb(0);
@@ -247,16 +330,42 @@ struct Compiler {
     i32c(0); mem(W_I32_LOAD, 2, addr_of((const void *) &c2w_unwinding)); emit(W_I32_OR);
 #endif
     ld64(&RIP); rip_plus(next); emit(W_I64_NE); emit(W_I32_OR);
-    emit(W_IF); emit(WT_VOID);
+    open(W_IF, WT_VOID);
+    tally(&dyn.exits[X_AFTER_HANDLER]);
     i32c(-1); emit(W_RETURN);
-    emit(W_END);
+    close();
   }
-  // leaves the trace after instruction k for the RIP in local l
-  void exit_to(unsigned l)
+  // leaves the trace after instruction k for the RIP in L_R: to the function's exit code
+  // (exit_code) with the instructions not counted yet and this way out's link (c2w_trace.h,
+  // "Links")
+  void exit_to()
   {
-    i32c(0); get(l); st64(&RIP);
-    i32c(0); get(l); st64(&CPU->prev_rip);
-    count(k + 1);
+    i64c(k + 1 - counted); set(L_N);
+    c2w_link *s = &links[nlinks++];
+    *s = {0, 0, 0};
+    i32c((int32_t) addr_of(s)); set(L_LINK);
+    br_exit();
+  }
+  // RIP = L_R; through the link in L_LINK if it is current and made for L_R, no event is pending
+  // and no timer is due; else names the link for cpu_loop to make, and returns
+  void exit_code()
+  {
+    i32c(0); get(L_R); st64(&RIP);
+    i32c(0); get(L_R); st64(&CPU->prev_rip);
+    i32c(0); ld64(&CPU->icount); get(L_N); emit(W_I64_ADD); st64(&CPU->icount);
+    get(L_LINK); mem(W_I64_LOAD, 3, offsetof(c2w_link, rip)); get(L_R); emit(W_I64_EQ);
+    get(L_LINK); mem(W_I32_LOAD, 2, offsetof(c2w_link, epoch));
+    i32c(0); mem(W_I32_LOAD, 2, addr_of(&c2w_link_epoch)); emit(W_I32_EQ); emit(W_I32_AND);
+    i32c(0); mem(W_I32_LOAD, 2, addr_of(&CPU->async_event)); emit(W_I32_EQZ); emit(W_I32_AND);
+    ld64(&CPU->icount); ld64(&CPU->icount_last_sync); emit(W_I64_SUB);
+    i32c(0); mem(W_I64_LOAD32_U, 2, addr_of(bx_pc_system.c2w_countdown())); emit(W_I64_LT_U);
+    emit(W_I32_AND);
+    open(W_IF, WT_VOID);
+    tally(&dyn.exits[X_LINKED]);
+    get(L_LINK); mem(W_I32_LOAD, 2, offsetof(c2w_link, slot));
+    emit(W_RETURN_CALL_INDIRECT); leb(0); leb(0);
+    close();
+    i32c(0); get(L_LINK); mem(W_I32_STORE, 2, addr_of(&c2w_link_site));
     i32c(-1);
     emit(W_RETURN);
   }
@@ -264,9 +373,18 @@ struct Compiler {
   void handoff_unless()
   {
     emit(W_I32_EQZ);
-    emit(W_IF); emit(WT_VOID);
+    open(W_IF, WT_VOID);
     handoff();
-    emit(W_END);
+    close();
+  }
+  // L_R = the target of a direct branch, d bytes from the trace's start; hands off if it is not
+  // canonical (a target in the trace's own page is)
+  void target(int64_t d)
+  {
+    rip_plus(d); set(L_R);
+    int64_t at = (int64_t) page_off + d;
+    if (at < 0 || at >= 4096) { canonical(L_R); handoff_unless(); }
+    tally(exit_kind(d));
   }
   // pushes 1 if the i64 in local l is canonical: ((l >> (width-1)) + 1) <u 2
   void canonical(unsigned l)
@@ -302,33 +420,36 @@ struct Compiler {
   // (rw: 1 read, 4 write, 5 both), else hands off
   void tlb(unsigned len, unsigned rw)
   {
-    const bx_TLB_entry *e0 = &CPU->DTLB.entry[0];
-    emit(W_BLOCK); emit(WT_VOID);
-    emit(W_BLOCK); emit(WT_VOID);
+    uint32_t e0 = addr_of(&CPU->DTLB.entry[0]);
+    open(W_BLOCK, WT_VOID);
+    open(W_BLOCK, WT_VOID);
+    // L_TE = the entry's offset in the TLB: ((ea + len - 1) >> 12 & (size - 1)) * 32
     get(L_EA); emit(W_I32_WRAP_I64);
     if (len > 1) { i32c(len - 1); emit(W_I32_ADD); }
-    i32c(12); emit(W_I32_SHR_U); i32c(BX_DTLB_SIZE - 1); emit(W_I32_AND);
-    i32c(sizeof(bx_TLB_entry)); emit(W_I32_MUL); i32c((int32_t) addr_of(e0)); emit(W_I32_ADD);
+    i32c(12 - 5); emit(W_I32_SHR_U); i32c((BX_DTLB_SIZE - 1) << 5); emit(W_I32_AND);
     tee(L_TE);
-    mem(W_I64_LOAD, 3, offsetof(bx_TLB_entry, lpf));
+    mem(W_I64_LOAD, 3, e0 + offsetof(bx_TLB_entry, lpf));
     get(L_EA); i64c((int64_t) LPF_MASK); emit(W_I64_AND);
     emit(W_I64_NE); emit(W_BR_IF); leb(0);
-    i32c(rw); i32c(0); mem(W_I32_LOAD8_U, 0, addr_of(&CPU->user_pl)); emit(W_I32_SHL); set(L_HOST);
-    get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, accessBits));
-    get(L_HOST); emit(W_I32_AND); get(L_HOST); emit(W_I32_NE); emit(W_BR_IF); leb(0);
+    // the access bits for the privilege level the trace was compiled at (checked at its start)
+    uint32_t need = rw << pl;
+    get(L_TE); mem(W_I32_LOAD, 2, e0 + offsetof(bx_TLB_entry, accessBits));
+    i32c((int32_t) need); emit(W_I32_AND);
+    if (need & (need - 1)) { i32c((int32_t) need); emit(W_I32_NE); } else { emit(W_I32_EQZ); }
+    emit(W_BR_IF); leb(0);
     if (rw & 4) {
       // the page's code bitmap (pageWriteStampTable): nonzero if traces were decoded there
-      get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, ppf));
+      get(L_TE); mem(W_I32_LOAD, 2, e0 + offsetof(bx_TLB_entry, ppf));
       i32c(12); emit(W_I32_SHR_U); i32c(2); emit(W_I32_SHL);
       mem(W_I32_LOAD, 2, addr_of(pageWriteStampTable.c2w_mapping()));
       emit(W_BR_IF); leb(0);
     }
-    get(L_TE); mem(W_I32_LOAD, 2, offsetof(bx_TLB_entry, hostPageAddr));
+    get(L_TE); mem(W_I32_LOAD, 2, e0 + offsetof(bx_TLB_entry, hostPageAddr));
     get(L_EA); emit(W_I32_WRAP_I64); i32c(0xfff); emit(W_I32_AND); emit(W_I32_OR); set(L_HOST);
     emit(W_BR); leb(1);
-    emit(W_END);
+    close();
     handoff();
-    emit(W_END);
+    close();
   }
   // pushes local l (64 bits) on the stack
   void push(unsigned l)
@@ -595,13 +716,13 @@ struct Compiler {
           get(L_C); get(L_C); emit(W_I64_EXTEND32_S); emit(W_I64_NE);
         } else {  // a*b/a == b, without dividing by 0 and with -1 * INT64_MIN apart
           get(L_A); emit(W_I64_EQZ);
-          emit(W_IF); emit(WT_I32); i32c(0);
+          open(W_IF, WT_I32); i32c(0);
           emit(W_ELSE);
           get(L_A); i64c(-1); emit(W_I64_EQ);
-          emit(W_IF); emit(WT_I32); get(L_B); i64c(INT64_MIN); emit(W_I64_EQ);
+          open(W_IF, WT_I32); get(L_B); i64c(INT64_MIN); emit(W_I64_EQ);
           emit(W_ELSE); get(L_C); get(L_A); emit(W_I64_DIV_S); get(L_B); emit(W_I64_NE);
-          emit(W_END);
-          emit(W_END);
+          close();
+          close();
         }
         emit(W_I64_EXTEND_I32_U); i64c(LF_BIT_CF); emit(W_I64_SHL);
         st64(&CPU->oszapc.auxbits);
@@ -627,14 +748,14 @@ struct Compiler {
       }
       case OP_CMOV:  // 32-bit: the upper half is cleared either way
         cond(h->cond);
-        emit(W_IF); emit(WT_VOID);
+        open(W_IF, WT_VOID);
         reg_get(i->src(), h->size); set(L_R);
         if (h->size == 64) {
           reg_set(i->dst(), 64, L_R);
-          emit(W_END);
+          close();
         } else {
           emit(W_ELSE); reg_get(i->dst(), 32); set(L_R);
-          emit(W_END);
+          close();
           reg_set(i->dst(), 32, L_R);
         }
         return true;
@@ -657,27 +778,33 @@ struct Compiler {
         reg_set(BX_64BIT_REG_RSP, 64, L_A);
         reg_set(i->dst(), 64, L_R);
         return true;
-      case OP_JCC:
+      case OP_JCC: {
+        int64_t d = next + (int64_t) (Bit32s) i->Id();
         cond(h->cond);
-        emit(W_IF); emit(WT_VOID);
-        rip_plus(next + (int64_t) (Bit32s) i->Id()); set(L_R);
-        canonical(L_R); handoff_unless();
-        exit_to(L_R);
-        emit(W_END);
+        open(W_IF, WT_VOID);
+        target(d);
+        exit_to();
+        close();
         return true;
-      case OP_JMP: case OP_CALL: case OP_JMPR: case OP_CALLR:
-        if (h->op == OP_JMPR || h->op == OP_CALLR) reg_get(i->dst(), 64);
-        else rip_plus(next + (int64_t) (Bit32s) i->Id());
-        set(L_R);
-        canonical(L_R); handoff_unless();
+      }
+      case OP_JMP: case OP_CALL: case OP_JMPR: case OP_CALLR: {
+        if (h->op == OP_JMPR || h->op == OP_CALLR) {
+          reg_get(i->dst(), 64); set(L_R);
+          canonical(L_R); handoff_unless();
+          tally(&dyn.exits[X_INDIRECT]);
+        } else {
+          target(next + (int64_t) (Bit32s) i->Id());
+        }
         if (h->op == OP_CALL || h->op == OP_CALLR) { rip_plus(next); set(L_A); push(L_A); }
-        exit_to(L_R);
+        exit_to();
         return true;
+      }
       case OP_RET:
         pop(i->Iw());
         canonical(L_R); handoff_unless();
         reg_set(BX_64BIT_REG_RSP, 64, L_A);
-        exit_to(L_R);
+        tally(&dyn.exits[X_INDIRECT]);
+        exit_to();
         return true;
       case OP_NOP:
         return true;
@@ -695,6 +822,7 @@ struct Compiler {
 };
 
 static_assert(sizeof(bx_hostpageaddr_t) == 4, "wasm32 host pointers");
+static_assert(sizeof(bx_TLB_entry) == 32, "Compiler::tlb's index arithmetic");
 static_assert(sizeof(bxICacheEntry_c) == 24, "the compiled function fits the entry's padding");
 
 // the module's types: 0 the compiled trace, () -> i32 (the instruction cpu_loop continues at, or
@@ -711,19 +839,27 @@ bool same_trace(const Compiled &c, const bxICacheEntry_c *e)
 
 namespace {
 
-// the function of one trace into body, and what it hands to handlers into *calls (malloc'd, to
-// keep while the function may run); false if no instruction of it compiles inline
-bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, bxInstruction_c **calls)
+// the function of one trace into body, and what it uses into *owned; false if no instruction of
+// it compiles inline
+bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Owned *owned)
 {
   Compiler c = {};
   c.ins = entry->i;
   c.n = entry->tlen - 1;  // the last one is the end-of-trace marker
+  c.idx = (Bit32u) (entry - CPU->iCache.entry);
   c.calls = (bxInstruction_c *) malloc(2 * c.n * sizeof(bxInstruction_c));
-  if (!c.calls) return false;
-  // locals: 6 x i64, 2 x i32; L_BASE = RIP at entry
-  static const uint8_t locals[] = {2, 6, WT_I64, 2, WT_I32};
-  wb_bytes(&c.b, locals, sizeof(locals));
+  c.links = (c2w_link *) malloc((c.n + 1) * sizeof(c2w_link));
+  *owned = {c.calls, c.links};
+  if (!c.calls || !c.links) { release(owned); return false; }
+  wb_bytes(&c.b, trace_locals, sizeof(trace_locals));
   c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
+  c.open(W_BLOCK, WT_VOID);  // $handoff
+  c.open(W_BLOCK, WT_VOID);  // $exit
+  c.pl = CPU->user_pl;
+  c.i32c(0); c.mem(W_I32_LOAD8_U, 0, addr_of(&CPU->user_pl)); c.i32c((int32_t) c.pl); c.emit(W_I32_EQ);
+  c.handoff_unless();  // k = 0: the whole trace by its handlers
+  c.page_off = (Bit32u) (entry->pAddr & 0xfff);
+  c.tally(&dyn.runs);
   unsigned done = 0;
   for (c.k = 0; c.k < c.n; c.k++) {
     bxInstruction_c *i = &c.ins[c.k];
@@ -740,16 +876,20 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, bxInstruction_c **c
   }
   if (!done) {
     wb_free(&c.b);
-    free(c.calls);
+    release(owned);
     return false;
   }
   // fell off the end of the trace (no branch taken): continue after it
   c.k = c.n - 1;
   c.rip_plus(c.off); c.set(L_R);
-  c.exit_to(L_R);
+  c.tally(&dyn.exits[X_END]);
+  c.exit_to();
+  c.close();
+  c.exit_code();
+  c.close();
+  c.handoff_code();
   c.emit(W_END);
   *body = c.b;
-  *calls = c.calls;
   stats.insns += c.n;
   stats.inline_insns += done;
   return true;
@@ -773,15 +913,16 @@ void compile_batch(void)
 {
   WBuf bodies[BATCH];
   Bit32u idx[BATCH], slots[BATCH];
-  bxInstruction_c *calls[BATCH];
+  Owned owned[BATCH];
   unsigned n = 0;
+  c2w_link_site = NULL;  // it may name a link of a function replaced below
   for (unsigned p = 0; p < npending; p++) {
     bxICacheEntry_c *e = &CPU->iCache.entry[pending[p].idx];
     queued[pending[p].idx] = 0;
     C2W_TRACE_HITS(e) = 0;  // if it is not compiled now: again after as many runs
     if (e->pAddr != pending[p].pAddr || e->c2w_fn) continue;  // decoded again since
     bodies[n] = {};
-    if (!compile_trace(e, &bodies[n], &calls[n])) continue;
+    if (!compile_trace(e, &bodies[n], &owned[n])) continue;
     idx[n] = pending[p].idx;
     slots[n] = compiled[idx[n]].slot;
     n++;
@@ -796,7 +937,7 @@ void compile_batch(void)
   wb_free(&m);
   if (!ok) {
     stats.refused += n;
-    for (unsigned j = 0; j < n; j++) free(calls[j]);
+    for (unsigned j = 0; j < n; j++) release(&owned[j]);
     return;
   }
   stats.modules++;
@@ -807,8 +948,8 @@ void compile_batch(void)
     if (to.slot) stats.again++;
     bxInstruction_c *copy = (bxInstruction_c *) realloc(to.copy, e->tlen * sizeof(bxInstruction_c));
     if (copy) memcpy(copy, e->i, e->tlen * sizeof(bxInstruction_c));
-    free(to.calls);  // the entry's earlier function is gone from the table
-    to = {slots[j], e->tlen, e->pAddr, copy, calls[j]};
+    release(&to.owned);  // the entry's earlier function is gone from the table
+    to = {slots[j], e->tlen, e->pAddr, copy, owned[j]};
     e->c2w_fn = slots[j];
     stats.traces++;
   }
@@ -819,6 +960,7 @@ void compile_batch(void)
 bool c2w_trace_hot(bxICacheEntry_c *entry)
 {
   Bit32u idx = (Bit32u) (entry - CPU->iCache.entry);
+  dyn.interpreted++;
   if (same_trace(compiled[idx], entry)) {
     entry->c2w_fn = compiled[idx].slot;
     stats.reused++;
