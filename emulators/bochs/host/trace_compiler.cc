@@ -33,12 +33,12 @@ extern "C" {
 
 bool c2w_trace_on;
 unsigned short c2w_trace_hits[BxICacheEntries];
-unsigned c2w_link_epoch = 1;  // links start out of date (epoch 0)
+unsigned c2w_link_epoch = 1, c2w_far_epoch = 1;  // links start out of date (epoch 0)
 c2w_link *c2w_link_site;
 
 namespace {
 struct {
-  unsigned long long traces, modules, bytes, refused, again, reused;
+  unsigned long long traces, modules, bytes, refused, reused;
   unsigned long long insns, inline_insns;  // instructions in compiled traces, and compiled inline
   unsigned called[BX_IA_LAST];             // compiled traces calling the handler of each ia opcode
 } stats;
@@ -61,8 +61,8 @@ void c2w_trace_report(void)
   fprintf(stderr, "c2w: traces compiled %llu (%llu modules, %llu KiB of wasm), refused %llu\n",
           stats.traces, stats.modules, stats.bytes >> 10, stats.refused);
   if (strcmp(level, "2") != 0 && !counting) return;
-  fprintf(stderr, "c2w: %llu of %llu instructions inline, %llu entries compiled again, %llu reused\n",
-          stats.inline_insns, stats.insns, stats.again, stats.reused);
+  fprintf(stderr, "c2w: %llu of %llu instructions inline; functions found again %llu times; links broken %u times (%u with the TLB)\n",
+          stats.inline_insns, stats.insns, stats.reused, c2w_link_epoch - 1, c2w_far_epoch - 1);
   for (unsigned op = 0; op < BX_IA_LAST; op++)
     if (stats.called[op] > 20)
       fprintf(stderr, "c2w:   %6u traces call the handler of %s\n", stats.called[op], get_bx_opcode_name(op));
@@ -87,8 +87,8 @@ void c2w_trace_probe(void)
 
 namespace {
 
-// What a compiled function uses while it may run (malloc'd): the instructions it hands to
-// handlers (Compiler::call_handler), its links (Compiler::exit_to)
+// What a compiled function uses (malloc'd): the instructions it hands to handlers
+// (Compiler::call_handler), its links (Compiler::exit_to)
 struct Owned {
   bxInstruction_c *calls;
   c2w_link *links;
@@ -100,18 +100,24 @@ void release(Owned *o)
   *o = {};
 }
 
-// What each instruction cache entry compiled last: its function's table slot (reused when the
-// entry compiles another trace), and the trace it compiled. Bochs empties the whole cache when
-// its instruction pool fills (every few seconds under load), then decodes the same traces again
-// into the same entries: those get their function back without compiling.
+// The compiled traces by physical address: a function, its table slot and the trace it was
+// compiled from live as long as the machine (links may lead to them). An instruction cache entry
+// that decodes the same trace again gets its function back without compiling: after Bochs
+// empties the cache (when its instruction pool fills, every few seconds under load), and when
+// two hot traces evict each other (the cache is direct-mapped by physical address).
 struct Compiled {
+  Compiled *next;          // with the same hash
   Bit32u slot;
   Bit32u tlen;
   bx_phy_address pAddr;
-  bxInstruction_c *copy;   // the decoded instructions the function was compiled from
+  bxInstruction_c *copy;   // the decoded trace, end marker included: what a handoff runs
   Owned owned;
 };
-Compiled compiled[BxICacheEntries];
+#define COMPILED_BUCKETS 16384
+#define COMPILED_MAX 65536  // beyond that many, hot traces stay interpreted
+Compiled *by_addr[COMPILED_BUCKETS];
+unsigned ncompiled;
+Compiled *&bucket(bx_phy_address pAddr) { return by_addr[(pAddr ^ (pAddr >> 14)) & (COMPILED_BUCKETS - 1)]; }
 
 uint32_t addr_of(const void *p) { return (uint32_t) (uintptr_t) p; }
 #define CPU (BX_CPU(0))
@@ -213,7 +219,7 @@ struct Compiler {
   bxInstruction_c *calls;  // pairs (instruction, end-of-trace marker) for call_handler
   unsigned ncalls;
   unsigned counted;      // instructions already added to icount
-  Bit32u idx;            // the trace's instruction cache entry
+  bxInstruction_c *copy;  // the trace's copy that handoffs run (Compiled::copy)
   c2w_link *links;       // room for a link per instruction and one for the end of the trace
   unsigned nlinks;
   unsigned k;            // the instruction being compiled
@@ -229,11 +235,7 @@ struct Compiler {
     i32c(0); ld64(counter); i64c(1); emit(W_I64_ADD); st64(counter);
   }
   // the kind of a direct exit to offset d from the trace's start
-  const Bit64u *exit_kind(int64_t d)
-  {
-    int64_t at = (int64_t) page_off + d;
-    return &dyn.exits[at >= 0 && at < 4096 ? X_PAGE : X_FAR];
-  }
+  const Bit64u *exit_kind(int64_t d) { return &dyn.exits[in_page(d) ? X_PAGE : X_FAR]; }
 
   void emit(uint8_t o) { wb_byte(&b, o); }
   void open(uint8_t o, uint8_t type) { emit(o); emit(type); depth++; }
@@ -289,7 +291,7 @@ struct Compiler {
   {
     i64c(off); set(L_OFF);
     i64c(k > counted ? k - counted : 0); set(L_N);
-    i32c((int32_t) (idx << 5 | k)); set(L_K);
+    i32c((int32_t) addr_of(&copy[k])); set(L_K);
     br_handoff();
   }
   void handoff_code()
@@ -332,17 +334,18 @@ struct Compiler {
     ld64(&RIP); rip_plus(next); emit(W_I64_NE); emit(W_I32_OR);
     open(W_IF, WT_VOID);
     tally(&dyn.exits[X_AFTER_HANDLER]);
-    i32c(-1); emit(W_RETURN);
+    i32c(0); emit(W_RETURN);
     close();
   }
   // leaves the trace after instruction k for the RIP in L_R: to the function's exit code
   // (exit_code) with the instructions not counted yet and this way out's link (c2w_trace.h,
   // "Links")
-  void exit_to()
+  // near: a direct branch to the trace's own page (c2w_trace.h, "Links")
+  void exit_to(bool near)
   {
     i64c(k + 1 - counted); set(L_N);
     c2w_link *s = &links[nlinks++];
-    *s = {0, 0, 0};
+    *s = {0, 0, 0, near ? &c2w_link_epoch : &c2w_far_epoch};
     i32c((int32_t) addr_of(s)); set(L_LINK);
     br_exit();
   }
@@ -355,7 +358,8 @@ struct Compiler {
     i32c(0); ld64(&CPU->icount); get(L_N); emit(W_I64_ADD); st64(&CPU->icount);
     get(L_LINK); mem(W_I64_LOAD, 3, offsetof(c2w_link, rip)); get(L_R); emit(W_I64_EQ);
     get(L_LINK); mem(W_I32_LOAD, 2, offsetof(c2w_link, epoch));
-    i32c(0); mem(W_I32_LOAD, 2, addr_of(&c2w_link_epoch)); emit(W_I32_EQ); emit(W_I32_AND);
+    get(L_LINK); mem(W_I32_LOAD, 2, offsetof(c2w_link, current)); mem(W_I32_LOAD, 2, 0);
+    emit(W_I32_EQ); emit(W_I32_AND);
     i32c(0); mem(W_I32_LOAD, 2, addr_of(&CPU->async_event)); emit(W_I32_EQZ); emit(W_I32_AND);
     ld64(&CPU->icount); ld64(&CPU->icount_last_sync); emit(W_I64_SUB);
     i32c(0); mem(W_I64_LOAD32_U, 2, addr_of(bx_pc_system.c2w_countdown())); emit(W_I64_LT_U);
@@ -366,7 +370,7 @@ struct Compiler {
     emit(W_RETURN_CALL_INDIRECT); leb(0); leb(0);
     close();
     i32c(0); get(L_LINK); mem(W_I32_STORE, 2, addr_of(&c2w_link_site));
-    i32c(-1);
+    i32c(0);
     emit(W_RETURN);
   }
   // hands off unless the i32 on the stack is nonzero
@@ -379,13 +383,16 @@ struct Compiler {
   }
   // L_R = the target of a direct branch, d bytes from the trace's start; hands off if it is not
   // canonical (a target in the trace's own page is)
-  void target(int64_t d)
+  // (returns whether it is in the trace's page)
+  bool target(int64_t d)
   {
     rip_plus(d); set(L_R);
-    int64_t at = (int64_t) page_off + d;
-    if (at < 0 || at >= 4096) { canonical(L_R); handoff_unless(); }
+    bool near = in_page(d);
+    if (!near) { canonical(L_R); handoff_unless(); }
     tally(exit_kind(d));
+    return near;
   }
+  bool in_page(int64_t d) { return (int64_t) page_off + d >= 0 && (int64_t) page_off + d < 4096; }
   // pushes 1 if the i64 in local l is canonical: ((l >> (width-1)) + 1) <u 2
   void canonical(unsigned l)
   {
@@ -782,21 +789,21 @@ struct Compiler {
         int64_t d = next + (int64_t) (Bit32s) i->Id();
         cond(h->cond);
         open(W_IF, WT_VOID);
-        target(d);
-        exit_to();
+        exit_to(target(d));
         close();
         return true;
       }
       case OP_JMP: case OP_CALL: case OP_JMPR: case OP_CALLR: {
+        bool near = false;
         if (h->op == OP_JMPR || h->op == OP_CALLR) {
           reg_get(i->dst(), 64); set(L_R);
           canonical(L_R); handoff_unless();
           tally(&dyn.exits[X_INDIRECT]);
         } else {
-          target(next + (int64_t) (Bit32s) i->Id());
+          near = target(next + (int64_t) (Bit32s) i->Id());
         }
         if (h->op == OP_CALL || h->op == OP_CALLR) { rip_plus(next); set(L_A); push(L_A); }
-        exit_to();
+        exit_to(near);
         return true;
       }
       case OP_RET:
@@ -804,7 +811,7 @@ struct Compiler {
         canonical(L_R); handoff_unless();
         reg_set(BX_64BIT_REG_RSP, 64, L_A);
         tally(&dyn.exits[X_INDIRECT]);
-        exit_to();
+        exit_to(false);
         return true;
       case OP_NOP:
         return true;
@@ -826,13 +833,16 @@ static_assert(sizeof(bx_TLB_entry) == 32, "Compiler::tlb's index arithmetic");
 static_assert(sizeof(bxICacheEntry_c) == 24, "the compiled function fits the entry's padding");
 
 // the module's types: 0 the compiled trace, () -> i32 (the instruction cpu_loop continues at, or
-// -1); 1 an instruction handler, (i32 instruction) -> ()
+// 0); 1 an instruction handler, (i32 instruction) -> ()
 const uint8_t trace_types[] = {2, 0x60, 0, 1, WT_I32, 0x60, 1, WT_I32, 0};
 
-bool same_trace(const Compiled &c, const bxICacheEntry_c *e)
+Compiled *find_compiled(const bxICacheEntry_c *e)
 {
-  return c.copy && c.pAddr == e->pAddr && c.tlen == e->tlen &&
-         memcmp(c.copy, e->i, e->tlen * sizeof(bxInstruction_c)) == 0;
+  for (Compiled *c = bucket(e->pAddr); c; c = c->next)
+    if (c->pAddr == e->pAddr && c->tlen == e->tlen &&
+        memcmp(c->copy, e->i, e->tlen * sizeof(bxInstruction_c)) == 0)
+      return c;
+  return NULL;
 }
 
 }  // namespace
@@ -841,14 +851,15 @@ namespace {
 
 // the function of one trace into body, and what it uses into *owned; false if no instruction of
 // it compiles inline
-bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Owned *owned)
+bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Compiled *to)
 {
   Compiler c = {};
   c.ins = entry->i;
   c.n = entry->tlen - 1;  // the last one is the end-of-trace marker
-  c.idx = (Bit32u) (entry - CPU->iCache.entry);
+  c.copy = to->copy;
   c.calls = (bxInstruction_c *) malloc(2 * c.n * sizeof(bxInstruction_c));
   c.links = (c2w_link *) malloc((c.n + 1) * sizeof(c2w_link));
+  Owned *owned = &to->owned;
   *owned = {c.calls, c.links};
   if (!c.calls || !c.links) { release(owned); return false; }
   wb_bytes(&c.b, trace_locals, sizeof(trace_locals));
@@ -883,7 +894,7 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Owned *owned)
   c.k = c.n - 1;
   c.rip_plus(c.off); c.set(L_R);
   c.tally(&dyn.exits[X_END]);
-  c.exit_to();
+  c.exit_to(c.in_page(c.off));
   c.close();
   c.exit_code();
   c.close();
@@ -909,23 +920,43 @@ unsigned npending;
 Bit64u batch_start;  // icount when the first trace of the batch got hot
 Bit8u queued[BxICacheEntries];
 
+// a record for entry's trace: its copy made, not compiled yet
+Compiled *new_compiled(const bxICacheEntry_c *e)
+{
+  Compiled *c = (Compiled *) calloc(1, sizeof(Compiled));
+  if (!c) return NULL;
+  c->copy = (bxInstruction_c *) malloc(e->tlen * sizeof(bxInstruction_c));
+  if (!c->copy) { free(c); return NULL; }
+  memcpy(c->copy, e->i, e->tlen * sizeof(bxInstruction_c));
+  c->tlen = e->tlen;
+  c->pAddr = e->pAddr;
+  return c;
+}
+void drop(Compiled *c)
+{
+  release(&c->owned);
+  free(c->copy);
+  free(c);
+}
+
 void compile_batch(void)
 {
   WBuf bodies[BATCH];
   Bit32u idx[BATCH], slots[BATCH];
-  Owned owned[BATCH];
+  Compiled *made[BATCH];
   unsigned n = 0;
-  c2w_link_site = NULL;  // it may name a link of a function replaced below
   for (unsigned p = 0; p < npending; p++) {
     bxICacheEntry_c *e = &CPU->iCache.entry[pending[p].idx];
     queued[pending[p].idx] = 0;
     C2W_TRACE_HITS(e) = 0;  // if it is not compiled now: again after as many runs
     if (e->pAddr != pending[p].pAddr || e->c2w_fn) continue;  // decoded again since
+    Compiled *c = new_compiled(e);
+    if (!c) continue;
     bodies[n] = {};
-    if (!compile_trace(e, &bodies[n], &owned[n])) continue;
+    if (!compile_trace(e, &bodies[n], c)) { drop(c); continue; }
     idx[n] = pending[p].idx;
-    slots[n] = compiled[idx[n]].slot;
-    n++;
+    slots[n] = 0;
+    made[n++] = c;
   }
   npending = 0;
   if (!n) return;
@@ -937,20 +968,19 @@ void compile_batch(void)
   wb_free(&m);
   if (!ok) {
     stats.refused += n;
-    for (unsigned j = 0; j < n; j++) release(&owned[j]);
+    for (unsigned j = 0; j < n; j++) drop(made[j]);
     return;
   }
   stats.modules++;
   stats.bytes += len;
   for (unsigned j = 0; j < n; j++) {
-    bxICacheEntry_c *e = &CPU->iCache.entry[idx[j]];
-    Compiled &to = compiled[idx[j]];
-    if (to.slot) stats.again++;
-    bxInstruction_c *copy = (bxInstruction_c *) realloc(to.copy, e->tlen * sizeof(bxInstruction_c));
-    if (copy) memcpy(copy, e->i, e->tlen * sizeof(bxInstruction_c));
-    release(&to.owned);  // the entry's earlier function is gone from the table
-    to = {slots[j], e->tlen, e->pAddr, copy, owned[j]};
-    e->c2w_fn = slots[j];
+    Compiled *c = made[j];
+    c->slot = slots[j];
+    Compiled *&head = bucket(c->pAddr);
+    c->next = head;
+    head = c;
+    ncompiled++;
+    CPU->iCache.entry[idx[j]].c2w_fn = slots[j];
     stats.traces++;
   }
 }
@@ -961,13 +991,13 @@ bool c2w_trace_hot(bxICacheEntry_c *entry)
 {
   Bit32u idx = (Bit32u) (entry - CPU->iCache.entry);
   dyn.interpreted++;
-  if (same_trace(compiled[idx], entry)) {
-    entry->c2w_fn = compiled[idx].slot;
+  if (Compiled *c = find_compiled(entry)) {
+    entry->c2w_fn = c->slot;
     stats.reused++;
     return true;
   }
   if (C2W_TRACE_HITS(entry) >= C2W_TRACE_HOT && !queued[idx] && entry->tlen >= 2 &&
-      CPU->cpu_mode == BX_MODE_LONG_64) {
+      CPU->cpu_mode == BX_MODE_LONG_64 && ncompiled + npending < COMPILED_MAX) {
     if (!npending) batch_start = CPU->icount;
     pending[npending++] = {idx, entry->pAddr};
     queued[idx] = 1;
