@@ -19,6 +19,12 @@ void c2w_trace_report(void);
 // every 16 runs of an entry: its earlier function if it decoded the same trace again; once the
 // entry is hot it joins the batch compiled next; true if entry->c2w_fn is now set
 bool c2w_trace_hot(bxICacheEntry_c *entry);
+// after Bochs decoded a trace into entry: the function compiled from the same trace, if any
+void c2w_trace_decoded(bxICacheEntry_c *entry);
+#define C2W_TRACE_DECODED(entry) \
+  do {                           \
+    if (c2w_trace_on) c2w_trace_decoded(entry); \
+  } while (0)
 
 // runs of each instruction cache entry's trace since it was decoded (apart from the entries: the
 // instruction cache stays 24 bytes an entry)

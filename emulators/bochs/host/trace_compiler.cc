@@ -987,6 +987,14 @@ void compile_batch(void)
 
 }  // namespace
 
+void c2w_trace_decoded(bxICacheEntry_c *entry)
+{
+  if (Compiled *c = find_compiled(entry)) {
+    entry->c2w_fn = c->slot;
+    stats.reused++;
+  }
+}
+
 bool c2w_trace_hot(bxICacheEntry_c *entry)
 {
   Bit32u idx = (Bit32u) (entry - CPU->iCache.entry);
