@@ -44,13 +44,15 @@ async function once(mod: string): Promise<Fig> {
 
 const results = new Map<string, Fig[]>(mods.map((m) => [m, []]));
 const report = (m: string, r: number, f: Fig) => {
-  console.error(`${basename(m)} run ${r + 1}: ${f.a.toFixed(2)} ${f.b.toFixed(2)} ${f.c.toFixed(2)}`);
+  console.error(
+    `${basename(m)} run ${r + 1}: ${f.a.toFixed(2)} ${f.b.toFixed(2)} ${f.c.toFixed(2)}`,
+  );
   results.get(m)?.push(f);
 };
 for (let r = 0; r < runs; r++) {
   if (paired) {
     const figs = await Promise.all(mods.map((m) => once(m)));
-    mods.forEach((m, k) => report(m, r, figs[k]));
+    for (const [k, m] of mods.entries()) report(m, r, figs[k]);
   } else {
     for (const m of mods) report(m, r, await once(m));
   }

@@ -1,7 +1,9 @@
 // The trace compiler of the Bochs machine (trace_compiler.cc): hot instruction traces of Bochs'
 // instruction cache become wasm functions, under hosts that instantiate them (docs/contract.md,
-// "Page compiler"). Patch 0006 calls it from cpu_loop and clears an entry's function when the
-// entry is refilled. Owned by trace_compiler.cc: c2w_trace_on and c2w_trace_hits.
+// "Page compiler"). Patch 0006 calls it from cpu_loop and serveICacheMiss, clears an entry's
+// function when the entry is refilled, and breaks links (below) where code or mappings change.
+// Owned by trace_compiler.cc: c2w_trace_on, c2w_trace_hits, c2w_link_epoch, c2w_far_epoch and
+// c2w_link_site.
 #ifndef C2W_TRACE_H
 #define C2W_TRACE_H
 
