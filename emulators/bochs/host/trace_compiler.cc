@@ -114,7 +114,7 @@ struct Compiled {
   Owned owned;
 };
 #define COMPILED_BUCKETS 16384
-#define COMPILED_MAX 65536  // beyond that many, hot traces stay interpreted
+#define COMPILED_MAX 16384  // beyond that many, hot traces stay interpreted (each keeps ~1-4 KB here)
 Compiled *by_addr[COMPILED_BUCKETS];
 unsigned ncompiled;
 Compiled *&bucket(bx_phy_address pAddr) { return by_addr[(pAddr ^ (pAddr >> 14)) & (COMPILED_BUCKETS - 1)]; }
