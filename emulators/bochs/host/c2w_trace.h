@@ -18,8 +18,8 @@ extern bool c2w_trace_on;  // the host instantiates compiled traces
 void c2w_trace_probe(void);
 // on stderr if C2W_STATS is set: traces compiled (2: and the handlers they call)
 void c2w_trace_report(void);
-// every 16 runs of an entry: its earlier function if it decoded the same trace again; once the
-// entry is hot it joins the batch compiled next; true if entry->c2w_fn is now set
+// every 16 runs of an entry without a function: once the entry is hot it joins the batch
+// compiled next; true if entry->c2w_fn is now set
 bool c2w_trace_hot(bxICacheEntry_c *entry);
 // after Bochs decoded a trace into entry: the function compiled from the same trace, if any
 void c2w_trace_decoded(bxICacheEntry_c *entry);

@@ -849,8 +849,8 @@ Compiled *find_compiled(const bxICacheEntry_c *e)
 
 namespace {
 
-// the function of one trace into body, and what it uses into *owned; false if no instruction of
-// it compiles inline
+// the function of one trace into body, and what it uses into to->owned; false if no instruction
+// of it compiles inline (the caller drops to)
 bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Compiled *to)
 {
   Compiler c = {};
@@ -859,9 +859,8 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Compiled *to)
   c.copy = to->copy;
   c.calls = (bxInstruction_c *) malloc(2 * c.n * sizeof(bxInstruction_c));
   c.links = (c2w_link *) malloc((c.n + 1) * sizeof(c2w_link));
-  Owned *owned = &to->owned;
-  *owned = {c.calls, c.links};
-  if (!c.calls || !c.links) { release(owned); return false; }
+  to->owned = {c.calls, c.links};
+  if (!c.calls || !c.links) return false;
   wb_bytes(&c.b, trace_locals, sizeof(trace_locals));
   c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
   c.open(W_BLOCK, WT_VOID);  // $handoff
@@ -887,7 +886,6 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Compiled *to)
   }
   if (!done) {
     wb_free(&c.b);
-    release(owned);
     return false;
   }
   // fell off the end of the trace (no branch taken): continue after it
@@ -999,11 +997,6 @@ bool c2w_trace_hot(bxICacheEntry_c *entry)
 {
   Bit32u idx = (Bit32u) (entry - CPU->iCache.entry);
   dyn.interpreted++;
-  if (Compiled *c = find_compiled(entry)) {
-    entry->c2w_fn = c->slot;
-    stats.reused++;
-    return true;
-  }
   if (C2W_TRACE_HITS(entry) >= C2W_TRACE_HOT && !queued[idx] && entry->tlen >= 2 &&
       CPU->cpu_mode == BX_MODE_LONG_64 && ncompiled + npending < COMPILED_MAX) {
     if (!npending) batch_start = CPU->icount;
