@@ -51,6 +51,7 @@ const char *const exit_names[X_KINDS] = {
 struct {
   Bit64u runs, exits[X_KINDS], handler[BX_IA_LAST];
   Bit64u interpreted;  // runs of traces without a function, in 16s (c2w_trace_hot's calls)
+  Bit64u decoded;      // traces decoded (instruction cache misses)
 } dyn;
 }  // namespace
 
@@ -67,8 +68,9 @@ void c2w_trace_report(void)
     if (stats.called[op] > 20)
       fprintf(stderr, "c2w:   %6u traces call the handler of %s\n", stats.called[op], get_bx_opcode_name(op));
   if (!counting) return;
-  fprintf(stderr, "c2w: compiled traces ran %llu times, the others about %llu\n",
-          (unsigned long long) dyn.runs, (unsigned long long) dyn.interpreted * 16);
+  fprintf(stderr, "c2w: compiled traces ran %llu times, the others about %llu; %llu traces decoded\n",
+          (unsigned long long) dyn.runs, (unsigned long long) dyn.interpreted * 16,
+          (unsigned long long) dyn.decoded);
   for (unsigned x = 0; x < X_KINDS; x++)
     fprintf(stderr, "c2w:   %12llu %s\n", (unsigned long long) dyn.exits[x], exit_names[x]);
   Bit64u floor = dyn.runs / 1000;
@@ -127,7 +129,7 @@ enum Op {
   OP_NONE, OP_MOV, OP_ADD, OP_SUB, OP_CMP, OP_AND, OP_OR, OP_XOR, OP_TEST, OP_MOVZX8, OP_MOVSXD,
   OP_LEA, OP_INC, OP_DEC, OP_ZERO, OP_MOVIQ, OP_PUSH, OP_POP, OP_JCC, OP_JMP, OP_CALL, OP_RET,
   OP_JMPR, OP_NOP, OP_CALLR, OP_MOVZX16, OP_SETCC, OP_SHL, OP_SHR, OP_SAR, OP_NEG, OP_NOT, OP_CDQE,
-  OP_MOVSX8, OP_CMOV, OP_IMUL, OP_SHLX, OP_SHRX, OP_SARX, OP_ROL,
+  OP_MOVSX8, OP_CMOV, OP_IMUL, OP_SHLX, OP_SHRX, OP_SARX, OP_ROL, OP_ROR,
 };
 // operand forms: register, memory, immediate; destination first
 enum Form { F_NONE, F_RR, F_RM, F_MR, F_RI, F_MI };
@@ -194,6 +196,7 @@ const Handler handlers[] = {
     H(IMUL_GqEqR, OP_IMUL, 64, F_RR), H(IMUL_GdEdR, OP_IMUL, 32, F_RR),
     H(SHLX_GqEqBqR, OP_SHLX, 64, F_RR), H(SHRX_GqEqBqR, OP_SHRX, 64, F_RR),
     H(SARX_GqEqBqR, OP_SARX, 64, F_RR), H(ROL_EqR, OP_ROL, 64, F_RR),
+    H(ROR_EqR, OP_ROR, 64, F_RR), H(ROL_EdR, OP_ROL, 32, F_RR), H(ROR_EdR, OP_ROR, 32, F_RR),
     JCC(JO_Jq, 0), JCC(JNO_Jq, 1), JCC(JB_Jq, 2), JCC(JNB_Jq, 3), JCC(JZ_Jq, 4), JCC(JNZ_Jq, 5),
     JCC(JBE_Jq, 6), JCC(JNBE_Jq, 7), JCC(JS_Jq, 8), JCC(JNS_Jq, 9), JCC(JL_Jq, 12), JCC(JNL_Jq, 13),
     JCC(JLE_Jq, 14), JCC(JNLE_Jq, 15),
@@ -206,10 +209,12 @@ const Handler *handler_of(const bxInstruction_c *i)
   return NULL;
 }
 
-// locals of the compiled function: i64s, then i32s. L_OFF, L_N, L_K and L_LINK carry a way out
-// to the function's two exits (Compiler::handoff, Compiler::exit_to).
-enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_OFF, L_N, L_HOST, L_TE, L_K, L_LINK };
-const uint8_t trace_locals[] = {2, 8, WT_I64, 4, WT_I32};
+// locals of the compiled function: i64s, then i32s, then the guest state the function keeps in
+// locals (Compiler::reg_get). L_OFF, L_N, L_K and L_LINK carry a way out to the function's two
+// exits (Compiler::handoff, Compiler::exit_to).
+enum { L_BASE, L_A, L_B, L_R, L_EA, L_C, L_OFF, L_N, L_HOST, L_TE, L_K, L_LINK, L_REG0, L_FRES = L_REG0 + 16, L_FAUX };
+const uint8_t trace_locals[] = {3, 8, WT_I64, 4, WT_I32, 18, WT_I64};
+#define FLAGS_BIT (1u << 16)  // in Compiler::used and friends: the lazy flags (L_FRES, L_FAUX)
 
 // one trace being compiled
 struct Compiler {
@@ -227,6 +232,13 @@ struct Compiler {
   Bit32u page_off;       // the trace's offset in its page
   unsigned depth;        // blocks and ifs open around the code being emitted
   unsigned pl;           // user_pl (CPL 3) when compiled: the function hands off at others
+  // Guest state in locals: general registers 0-15 (bit r) and the lazy flags (FLAGS_BIT). The
+  // function loads what the trace uses on entry and after each handler call, keeps it in locals
+  // and stores what the trace writes on its way out and before each handler call.
+  uint32_t used, written;  // by the whole trace (known from a first pass over it)
+  uint32_t dirty;          // written since the last load or store
+  unsigned fuse_k;         // the instruction after an ALU operation that left its operands in L_A/L_B/L_R
+  unsigned fuse_kind, fuse_size;
 
   // C2W_STATS=3
   void tally(const Bit64u *counter)
@@ -257,31 +269,62 @@ struct Compiler {
   // RIP-relative value: the trace's RIP at entry plus a constant
   void rip_plus(int64_t d) { get(L_BASE); if (d) { i64c(d); emit(W_I64_ADD); } }
 
+  // register r (0-15) zero-extended from size bits
   void reg_get(unsigned r, unsigned size)
   {
     if (r == BX_NIL_REGISTER) { i64c(0); return; }
-    i32c(0);
-    const void *p = &CPU->gen_reg[r];
-    if (size == 64) mem(W_I64_LOAD, 3, addr_of(p));
-    else if (size == 32) mem(W_I64_LOAD32_U, 2, addr_of(p));
-    else if (size == 16) mem(W_I64_LOAD16_U, 1, addr_of(p));
-    else mem(W_I64_LOAD8_U, 0, addr_of(p));
+    if (r >= 16) { ld64(&CPU->gen_reg[r]); truncate(size); return; }
+    used |= 1u << r;
+    get(L_REG0 + r);
+    truncate(size);
   }
-  // register r of size from local l (32-bit writes clear the upper half, 8-bit ones keep it)
+  // register r of size from local l (32-bit writes clear the upper half, 8- and 16-bit ones keep it)
   void reg_set(unsigned r, unsigned size, unsigned l)
   {
-    i32c(0);
-    get(l);
-    const void *p = &CPU->gen_reg[r];
-    if (size == 64) st64(p);
-    else if (size == 32) { i64c(0xffffffffll); emit(W_I64_AND); st64(p); }
-    else if (size == 16) mem(W_I64_STORE16, 1, addr_of(p));
-    else mem(W_I64_STORE8, 0, addr_of(p));
+    if (r >= 16) abort();  // the compiled instructions only write general registers
+    written |= 1u << r;
+    dirty |= 1u << r;
+    if (size < 32) {
+      used |= 1u << r;
+      Bit64u mask = size == 16 ? 0xffff : 0xff;
+        get(L_REG0 + r);
+      i64c((int64_t) ~mask); emit(W_I64_AND);
+      get(l); i64c((int64_t) mask); emit(W_I64_AND); emit(W_I64_OR);
+    } else {
+      get(l);
+      truncate(size);
+    }
+    set(L_REG0 + r);
   }
   void truncate(unsigned size)
   {
     if (size == 32) { i64c(0xffffffffll); emit(W_I64_AND); }
+    else if (size == 16) { i64c(0xffff); emit(W_I64_AND); }
     else if (size == 8) { i64c(0xff); emit(W_I64_AND); }
+  }
+  // the lazy flags: reads and writes of the locals that hold them
+  void fres() { used |= FLAGS_BIT; get(L_FRES); }
+  void faux() { used |= FLAGS_BIT; get(L_FAUX); }
+  void set_fres() { set(L_FRES); written |= FLAGS_BIT; dirty |= FLAGS_BIT; }
+  void set_faux() { set(L_FAUX); written |= FLAGS_BIT; dirty |= FLAGS_BIT; }
+  // loads the guest state in mask into its locals, or stores it from them
+  void state_in(uint32_t mask)
+  {
+    for (unsigned r = 0; r < 16; r++)
+      if (mask & (1u << r)) { ld64(&CPU->gen_reg[r]); set(L_REG0 + r); }
+    if (mask & FLAGS_BIT) {
+      ld64(&CPU->oszapc.result); set(L_FRES);
+      ld64(&CPU->oszapc.auxbits); set(L_FAUX);
+    }
+  }
+  void state_out(uint32_t mask)
+  {
+    for (unsigned r = 0; r < 16; r++)
+      if (mask & (1u << r)) { i32c(0); get(L_REG0 + r); st64(&CPU->gen_reg[r]); }
+    if (mask & FLAGS_BIT) {
+      i32c(0); get(L_FRES); st64(&CPU->oszapc.result);
+      i32c(0); get(L_FAUX); st64(&CPU->oszapc.auxbits);
+    }
   }
 
   // cpu_loop hands instruction k to its handler, which runs the rest of the trace: to the
@@ -297,6 +340,7 @@ struct Compiler {
   void handoff_code()
   {
     tally(&dyn.exits[X_HANDOFF]);
+    state_out(written);
     get(L_BASE); get(L_OFF); emit(W_I64_ADD); set(L_R);
     i32c(0); get(L_R); st64(&RIP);
     i32c(0); get(L_R); st64(&CPU->prev_rip);
@@ -324,6 +368,8 @@ struct Compiler {
     count(k);
     counted = k + 1;  // the handler counts itself
     tally(&dyn.handler[pair[0].getIaOpcode()]);
+    state_out(dirty);
+    dirty = 0;
     i32c((int32_t) addr_of(pair));
     i32c((int32_t) (uintptr_t) pair[0].execute1);
     emit(W_CALL_INDIRECT); leb(1); leb(0);
@@ -336,6 +382,7 @@ struct Compiler {
     tally(&dyn.exits[X_AFTER_HANDLER]);
     i32c(0); emit(W_RETURN);
     close();
+    state_in(used | written);  // what the rest of the trace uses, and what its exits store
   }
   // leaves the trace after instruction k for the RIP in L_R: to the function's exit code
   // (exit_code) with the instructions not counted yet and this way out's link (c2w_trace.h,
@@ -353,6 +400,7 @@ struct Compiler {
   // and no timer is due; else names the link for cpu_loop to make, and returns
   void exit_code()
   {
+    state_out(written);
     i32c(0); get(L_R); st64(&RIP);
     i32c(0); get(L_R); st64(&CPU->prev_rip);
     i32c(0); ld64(&CPU->icount); get(L_N); emit(W_I64_ADD); st64(&CPU->icount);
@@ -508,11 +556,10 @@ struct Compiler {
       i64c(0);
     }
     set(L_C);
-    i32c(0); get(L_R);
+    get(L_R);
     if (size == 32) emit(W_I64_EXTEND32_S);
     else if (size == 8) emit(W_I64_EXTEND8_S);
-    st64(&CPU->oszapc.result);
-    i32c(0);
+    set_fres();
     if (size == 64) {  // (c & AF) | ((c >> 62) << PO)
       get(L_C); i64c(LF_MASK_AF); emit(W_I64_AND);
       get(L_C); i64c(62); emit(W_I64_SHR_U); i64c(LF_BIT_PO); emit(W_I64_SHL); emit(W_I64_OR);
@@ -524,25 +571,27 @@ struct Compiler {
     }
     if (keep_cf) {  // temp ^ d ^ (d >> 1), d = (auxbits ^ temp) & CF
       set(L_C);
-      ld64(&CPU->oszapc.auxbits); get(L_C); emit(W_I64_XOR); i64c(LF_MASK_CF); emit(W_I64_AND);
+      faux(); get(L_C); emit(W_I64_XOR); i64c(LF_MASK_CF); emit(W_I64_AND);
       set(L_B);
       get(L_C); get(L_B); emit(W_I64_XOR); get(L_B); i64c(1); emit(W_I64_SHR_U); emit(W_I64_XOR);
     }
-    st64(&CPU->oszapc.auxbits);
+    set_faux();
   }
 
-  // pushes condition cc (x86 encoding) of the lazy flags as an i32
+  // pushes condition cc (x86 encoding) as an i32: from the operands of the instruction before
+  // if it was an ALU operation (fused), else from the lazy flags
   void cond(unsigned cc)
   {
-    const void *res = &CPU->oszapc.result, *aux = &CPU->oszapc.auxbits;
-    auto cf = [&] { i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); i32c(LF_BIT_CF); emit(W_I32_SHR_U); };
-    auto zf = [&] { ld64(res); emit(W_I64_EQZ); };
+    if (fuse_k == k && fused_cond(cc)) return;
+    auto aux32 = [&] { faux(); emit(W_I32_WRAP_I64); };
+    auto cf = [&] { aux32(); i32c(LF_BIT_CF); emit(W_I32_SHR_U); };
+    auto zf = [&] { fres(); emit(W_I64_EQZ); };
     auto sf = [&] {
-      ld64(res); i64c(63); emit(W_I64_SHR_U); emit(W_I32_WRAP_I64);
-      i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); emit(W_I32_XOR); i32c(1); emit(W_I32_AND);
+      fres(); i64c(63); emit(W_I64_SHR_U); emit(W_I32_WRAP_I64);
+      aux32(); emit(W_I32_XOR); i32c(1); emit(W_I32_AND);
     };
     auto of = [&] {
-      i32c(0); mem(W_I32_LOAD, 2, addr_of(aux)); i32c(1 << LF_BIT_PO); emit(W_I32_ADD);
+      aux32(); i32c(1 << LF_BIT_PO); emit(W_I32_ADD);
       i32c(LF_BIT_CF); emit(W_I32_SHR_U);
     };
     switch (cc >> 1) {
@@ -555,6 +604,48 @@ struct Compiler {
       case 7: zf(); sf(); of(); emit(W_I32_XOR); emit(W_I32_OR); break;
     }
     if (cc & 1) emit(W_I32_EQZ);
+  }
+  // cc straight from the operands (L_A, L_B, zero-extended) and result (L_R, truncated) of the
+  // ALU operation just before; false for conditions it does not do
+  bool fused_cond(unsigned cc)
+  {
+    unsigned size = fuse_size, kind = fuse_kind;
+    auto sx = [&](unsigned l) {
+      get(l);
+      if (size == 32) emit(W_I64_EXTEND32_S);
+      else if (size == 16) emit(W_I64_EXTEND16_S);
+      else if (size == 8) emit(W_I64_EXTEND8_S);
+    };
+    auto zf = [&] { get(L_R); emit(W_I64_EQZ); };
+    auto sf = [&] { get(L_R); i64c(size - 1); emit(W_I64_SHR_U); emit(W_I32_WRAP_I64); i32c(1); emit(W_I32_AND); };
+    switch (cc >> 1) {
+      case 2: zf(); break;
+      case 4: sf(); break;
+      case 1:  // CF
+        if (kind == OP_SUB) { get(L_A); get(L_B); emit(W_I64_LT_U); }
+        else if (kind == OP_ADD) { get(L_R); get(L_A); emit(W_I64_LT_U); }
+        else i32c(0);
+        break;
+      case 3:  // CF | ZF
+        if (kind == OP_SUB) { get(L_A); get(L_B); emit(W_I64_LE_U); }
+        else if (kind == OP_AND) zf();
+        else return false;
+        break;
+      case 6:  // SF != OF
+        if (kind == OP_SUB) { sx(L_A); sx(L_B); emit(W_I64_LT_S); }
+        else if (kind == OP_AND) sf();
+        else return false;
+        break;
+      case 7:  // ZF | SF != OF
+        if (kind == OP_SUB) { sx(L_A); sx(L_B); emit(W_I64_LE_S); }
+        else if (kind == OP_AND) { zf(); sf(); emit(W_I32_OR); }
+        else return false;
+        break;
+      default:
+        return false;
+    }
+    if (cc & 1) emit(W_I32_EQZ);
+    return true;
   }
 
   // operand reads of the ALU forms into L_A and L_B (the TLB check already done)
@@ -600,13 +691,12 @@ struct Compiler {
       i64c(0);
     }
     set(L_B);
-    i32c(0); get(L_R);
+    get(L_R);
     if (size == 32) emit(W_I64_EXTEND32_S);
-    st64(&CPU->oszapc.result);
-    i32c(0);
+    set_fres();
     get(L_B); get(L_C); emit(W_I64_XOR); i64c(LF_BIT_PO); emit(W_I64_SHL);
     get(L_C); i64c(LF_BIT_CF); emit(W_I64_SHL); emit(W_I64_OR);
-    st64(&CPU->oszapc.auxbits);
+    set_faux();
     return true;
   }
 
@@ -666,7 +756,12 @@ struct Compiler {
       if (h->form == F_MR || h->form == F_MI) store(size, L_R);
       else reg_set(dst, size, L_R);
     }
-    if (reads_dst) flags(kind, size, false);
+    if (reads_dst) {
+      flags(kind, size, false);
+      fuse_k = k + 1;
+      fuse_kind = kind;
+      fuse_size = size;
+    }
     return true;
   }
 
@@ -717,8 +812,7 @@ struct Compiler {
         get(L_A); get(L_B); emit(W_I64_MUL); set(L_C);
         get(L_C); truncate(h->size); set(L_R);
         reg_set(i->dst(), h->size, L_R);
-        i32c(0); get(L_R); if (h->size == 32) emit(W_I64_EXTEND32_S); st64(&CPU->oszapc.result);
-        i32c(0);
+        get(L_R); if (h->size == 32) emit(W_I64_EXTEND32_S); set_fres();
         if (h->size == 32) {  // the 64-bit product against its low half sign-extended
           get(L_C); get(L_C); emit(W_I64_EXTEND32_S); emit(W_I64_NE);
         } else {  // a*b/a == b, without dividing by 0 and with -1 * INT64_MIN apart
@@ -732,25 +826,40 @@ struct Compiler {
           close();
         }
         emit(W_I64_EXTEND_I32_U); i64c(LF_BIT_CF); emit(W_I64_SHL);
-        st64(&CPU->oszapc.auxbits);
+        set_faux();
         return true;
       case OP_SHLX: case OP_SHRX: case OP_SARX:  // no flags
         reg_get(i->src1(), 64); reg_get(i->src2(), 64);  // wasm shifts take the count mod 64
         emit(h->op == OP_SHLX ? W_I64_SHL : h->op == OP_SHRX ? W_I64_SHR_U : W_I64_SHR_S); set(L_R);
         reg_set(i->dst(), 64, L_R);
         return true;
-      case OP_ROL: {  // by an immediate: CF = bit 0, OF = bit 0 ^ bit 63 (set_flags_OxxxxC)
-        if (i->getIaOpcode() == BX_IA_ROL_Eq) return false;  // count in CL
-        unsigned c = i->Ib() & 63;
-        if (!c) return true;
-        reg_get(i->dst(), 64); i64c(c); emit(W_I64_ROTL); set(L_R);
-        reg_set(i->dst(), 64, L_R);
-        // auxbits: PO = of ^ cf = bit 63, CF = bit 0
-        i32c(0);
-        ld64(&CPU->oszapc.auxbits); i64c(~(int64_t) (LF_MASK_PO | LF_MASK_CF) & 0xffffffffll); emit(W_I64_AND);
-        get(L_R); i64c(63); emit(W_I64_SHR_U); i64c(LF_BIT_PO); emit(W_I64_SHL); emit(W_I64_OR);
-        get(L_R); i64c(1); emit(W_I64_AND); i64c(LF_BIT_CF); emit(W_I64_SHL); emit(W_I64_OR);
-        st64(&CPU->oszapc.auxbits);
+      case OP_ROL: case OP_ROR: {  // by an immediate; flags by set_flags_OxxxxC(of, cf)
+        Bit16u ia = i->getIaOpcode();
+        if (ia == BX_IA_ROL_Eq || ia == BX_IA_ROR_Eq || ia == BX_IA_ROL_Ed || ia == BX_IA_ROR_Ed)
+          return false;  // count in CL
+        unsigned size = h->size, c = i->Ib() & (size - 1);
+        bool left = h->op == OP_ROL;
+        if (!c) {
+          if (size == 32) { reg_get(i->dst(), 32); set(L_R); reg_set(i->dst(), 32, L_R); }  // clears the high half
+          return true;
+        }
+        if (size == 64) {
+          reg_get(i->dst(), 64); i64c(c); emit(left ? W_I64_ROTL : W_I64_ROTR);
+        } else {
+          reg_get(i->dst(), 32); emit(W_I32_WRAP_I64); i32c(c); emit(left ? W_I32_ROTL : W_I32_ROTR);
+          emit(W_I64_EXTEND_I32_U);
+        }
+        set(L_R);
+        reg_set(i->dst(), size, L_R);
+        // ROL: CF = bit 0, OF = bit 0 ^ the top bit; ROR: CF = the top bit, OF = the top two
+        // bits' xor. PO (of ^ cf) is then the top bit, or the one below it.
+        unsigned po = left ? size - 1 : size - 2, cf = left ? 0 : size - 1;
+        faux(); i64c(~(int64_t) (LF_MASK_PO | LF_MASK_CF) & 0xffffffffll); emit(W_I64_AND);
+        get(L_R); i64c(po); emit(W_I64_SHR_U); i64c(1); emit(W_I64_AND); i64c(LF_BIT_PO); emit(W_I64_SHL);
+        emit(W_I64_OR);
+        get(L_R); i64c(cf); emit(W_I64_SHR_U); i64c(1); emit(W_I64_AND); i64c(LF_BIT_CF); emit(W_I64_SHL);
+        emit(W_I64_OR);
+        set_faux();
         return true;
       }
       case OP_CMOV:  // 32-bit: the upper half is cleared either way
@@ -769,8 +878,8 @@ struct Compiler {
       case OP_ZERO:
         i64c(0); set(L_R);
         reg_set(i->dst(), 64, L_R);
-        i32c(0); i64c(0); st64(&CPU->oszapc.result);
-        i32c(0); i64c(0); st64(&CPU->oszapc.auxbits);
+        i64c(0); set_fres();
+        i64c(0); set_faux();
         return true;
       case OP_MOVIQ:
         i64c((int64_t) i->Iq()); set(L_R);
@@ -861,32 +970,42 @@ bool compile_trace(const bxICacheEntry_c *entry, WBuf *body, Compiled *to)
   c.links = (c2w_link *) malloc((c.n + 1) * sizeof(c2w_link));
   to->owned = {c.calls, c.links};
   if (!c.calls || !c.links) return false;
-  wb_bytes(&c.b, trace_locals, sizeof(trace_locals));
-  c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
-  c.open(W_BLOCK, WT_VOID);  // $handoff
-  c.open(W_BLOCK, WT_VOID);  // $exit
   c.pl = CPU->user_pl;
-  c.i32c(0); c.mem(W_I32_LOAD8_U, 0, addr_of(&CPU->user_pl)); c.i32c((int32_t) c.pl); c.emit(W_I32_EQ);
-  c.handoff_unless();  // k = 0: the whole trace by its handlers
   c.page_off = (Bit32u) (entry->pAddr & 0xfff);
-  c.tally(&dyn.runs);
+  // twice: the first pass finds the guest state the trace uses, which the second loads on entry
+  // and after handler calls
   unsigned done = 0;
-  for (c.k = 0; c.k < c.n; c.k++) {
-    bxInstruction_c *i = &c.ins[c.k];
-    c.next = c.off + i->ilen();
-    size_t mark = c.b.len;
-    if (c.instruction(i)) {
-      done++;
-    } else {
-      c.b.len = mark;
-      c.call_handler();
-      stats.called[i->getIaOpcode()]++;
-    }
-    c.off = c.next;
-  }
-  if (!done) {
+  for (int pass = 0; pass < 2; pass++) {
     wb_free(&c.b);
-    return false;
+    c.b = {};
+    c.k = c.ncalls = c.nlinks = c.counted = c.off = c.depth = c.dirty = 0;
+    c.fuse_k = ~0u;
+    wb_bytes(&c.b, trace_locals, sizeof(trace_locals));
+    c.i32c(0); c.mem(W_I64_LOAD, 3, addr_of(&RIP)); c.set(L_BASE);
+    c.state_in(c.used | c.written);
+    c.open(W_BLOCK, WT_VOID);  // $handoff
+    c.open(W_BLOCK, WT_VOID);  // $exit
+    c.i32c(0); c.mem(W_I32_LOAD8_U, 0, addr_of(&CPU->user_pl)); c.i32c((int32_t) c.pl); c.emit(W_I32_EQ);
+    c.handoff_unless();  // k = 0: the whole trace by its handlers
+    c.tally(&dyn.runs);
+    done = 0;
+    for (c.k = 0; c.k < c.n; c.k++) {
+      bxInstruction_c *i = &c.ins[c.k];
+      c.next = c.off + i->ilen();
+      size_t mark = c.b.len;
+      if (c.instruction(i)) {
+        done++;
+      } else {
+        c.b.len = mark;
+        c.call_handler();
+        if (pass) stats.called[i->getIaOpcode()]++;
+      }
+      c.off = c.next;
+    }
+    if (!done) {
+      wb_free(&c.b);
+      return false;
+    }
   }
   // fell off the end of the trace (no branch taken): continue after it
   c.k = c.n - 1;
@@ -987,6 +1106,7 @@ void compile_batch(void)
 
 void c2w_trace_decoded(bxICacheEntry_c *entry)
 {
+  dyn.decoded++;
   if (Compiled *c = find_compiled(entry)) {
     entry->c2w_fn = c->slot;
     stats.reused++;

@@ -93,6 +93,45 @@ RR(imulq, "imulq", uint64_t) RR(imull, "imull", uint32_t) R1(rol1q, "rolq $1,", 
 R1(rol13q, "rolq $13,", uint64_t) RR(shrxq, "cmpq %[y], %[x]\n\tshrxq %[y], %[x], %[x] #", uint64_t)
 RR(shlxq, "cmpq %[y], %[x]\n\tshlxq %[y], %[x], %[x] #", uint64_t) RR(sarxq, "cmpq %[y], %[x]\n\tsarxq %[y], %[x], %[x] #", uint64_t)
 
+R1(rol1l, "roll $1,", uint32_t) R1(rol7l, "roll $7,", uint32_t) R1(ror1l, "rorl $1,", uint32_t)
+R1(ror9l, "rorl $9,", uint32_t) R1(ror1q, "rorq $1,", uint64_t) R1(ror13q, "rorq $13,", uint64_t)
+R1(rol0l, "roll $0,", uint32_t)
+
+/* each condition read by setcc straight after the operation, which the compiler fuses: the
+ * operation again (on a copy t of x) before each setcc. SRC is "%[y]" or an immediate. */
+#define FUSED_CC(INSN, SRC, CC, K) "mov %[x], %[t]\n\t" INSN " " SRC ", %[t]\n\tset" CC " %[c" #K "]\n\t"
+#define FUSED(NAME, INSN, SRC, T, C0, C1, C2, C3, C4, C5, C6)                                \
+  static void NAME(uint64_t a, uint64_t b) {                                                  \
+    T x = (T)a, y = (T)b, t;                                                                  \
+    uint64_t fl;                                                                              \
+    uint8_t c[7];                                                                             \
+    __asm__ volatile(FUSED_CC(INSN, SRC, C0, 0) FUSED_CC(INSN, SRC, C1, 1)                    \
+                         FUSED_CC(INSN, SRC, C2, 2) FUSED_CC(INSN, SRC, C3, 3)                \
+                             FUSED_CC(INSN, SRC, C4, 4) FUSED_CC(INSN, SRC, C5, 5)            \
+                                 FUSED_CC(INSN, SRC, C6, 6) "pushfq\n\tpopq %[fl]"            \
+                     : [t] "=&q"(t), FLAGS_REGS                                               \
+                     : [x] "q"(x), [y] "q"(y));                                               \
+    mix((uint64_t)t);                                                                         \
+    flags(fl, c);                                                                             \
+  }
+#define FUSED_(...) FUSED(__VA_ARGS__) /* expands CCS first */
+#define CCS "o", "b", "z", "be", "s", "l", "le"
+#define NCCS "no", "nb", "nz", "nbe", "ns", "nl", "nle"
+#define FUSED_WIDTHS(OP, insn)                                                                \
+  FUSED_(OP##q, insn "q", "%[y]", uint64_t, CCS) FUSED_(OP##l, insn "l", "%[y]", uint32_t, NCCS) \
+  FUSED_(OP##b, insn "b", "%[y]", uint8_t, CCS) FUSED_(OP##nq, insn "q", "%[y]", uint64_t, NCCS)
+FUSED_WIDTHS(fcmp, "cmp")
+FUSED_WIDTHS(fsub, "sub")
+FUSED_WIDTHS(fadd, "add")
+FUSED_WIDTHS(fand, "and")
+FUSED_WIDTHS(ftest, "test")
+FUSED_WIDTHS(for, "or")
+FUSED_WIDTHS(fxor, "xor")
+FUSED_(fcmpiq, "cmpq", "$-128", uint64_t, CCS) FUSED_(fcmpil, "cmpl", "$0x7fffffff", uint32_t, NCCS)
+FUSED_(fcmpib, "cmpb", "$0x80", uint8_t, CCS) FUSED_(faddil, "addl", "$-5", uint32_t, CCS)
+FUSED_(ftestiq, "testq", "$-0x80000000", uint64_t, NCCS) FUSED_(fsubib, "subb", "$0x81", uint8_t, NCCS)
+#define FW(OP) OP##q, OP##l, OP##b, OP##nq
+
 typedef void (*Op)(uint64_t, uint64_t);
 #define W3(OP) OP##q, OP##l, OP##b, OP##mq, OP##ml, OP##mb, OP##rq, OP##rl, OP##rb
 static const Op ops[] = {
@@ -103,6 +142,9 @@ static const Op ops[] = {
     shl1q, shl3q, shl63q, shr1q, shr7q, sar1q, sar13q, shl1l, shl5l, shr1l, shr31l, sar1l, sar9l,
     negq, negl, notq, notl, incmq, decml, cmovlq, cmovbl, cmovnzq, cmovlel, movmw, movw,
     imulq, imull, rol1q, rol13q, shrxq, shlxq, sarxq,
+    rol1l, rol7l, ror1l, ror9l, ror1q, ror13q, rol0l,
+    FW(fcmp), FW(fsub), FW(fadd), FW(fand), FW(ftest), FW(for), FW(fxor),
+    fcmpiq, fcmpil, fcmpib, faddil, ftestiq, fsubib,
 };
 
 int main(void) {
