@@ -202,6 +202,48 @@ const Handler handlers[] = {
     JCC(JLE_Jq, 14), JCC(JNLE_Jq, 15),
 };
 
+// SSE and AVX (VEX) integer operations on the vector registers that glibc's string functions
+// use, found by ia opcode (their handlers are templates): lanes of 128 bits, the XMM registers
+// being lane 0 of vmm[]. Legacy SSE writes lane 0 and keeps lane 1; VEX writes its length
+// (getVL) and clears the rest.
+enum VecOp { V_MOV, V_MOVA, V_STORE, V_STOREA, V_XOR, V_OR, V_AND, V_PCMPEQB, V_PMOVMSKB, V_ZEROUPPER };
+struct Simd {
+  Bit16u ia;
+  Bit8u op;
+  bool vex;
+};
+const Simd simds[] = {
+    {BX_IA_MOVUPS_VpsWps, V_MOV, false}, {BX_IA_MOVDQU_VdqWdq, V_MOV, false},
+    {BX_IA_MOVAPS_VpsWps, V_MOVA, false}, {BX_IA_MOVDQA_VdqWdq, V_MOVA, false},
+    {BX_IA_MOVUPS_WpsVps, V_STORE, false}, {BX_IA_MOVDQU_WdqVdq, V_STORE, false},
+    {BX_IA_MOVAPS_WpsVps, V_STOREA, false}, {BX_IA_MOVDQA_WdqVdq, V_STOREA, false},
+    {BX_IA_PXOR_VdqWdq, V_XOR, false}, {BX_IA_POR_VdqWdq, V_OR, false}, {BX_IA_PAND_VdqWdq, V_AND, false},
+    {BX_IA_PCMPEQB_VdqWdq, V_PCMPEQB, false}, {BX_IA_PMOVMSKB_GdUdq, V_PMOVMSKB, false},
+    {BX_IA_VMOVUPS_VpsWps, V_MOV, true}, {BX_IA_VMOVDQU_VdqWdq, V_MOV, true},
+    {BX_IA_VMOVAPS_VpsWps, V_MOVA, true}, {BX_IA_VMOVDQA_VdqWdq, V_MOVA, true},
+    {BX_IA_V128_VPXOR_VdqHdqWdq, V_XOR, true}, {BX_IA_V256_VPXOR_VdqHdqWdq, V_XOR, true},
+    {BX_IA_V128_VPOR_VdqHdqWdq, V_OR, true}, {BX_IA_V256_VPOR_VdqHdqWdq, V_OR, true},
+    {BX_IA_V128_VPAND_VdqHdqWdq, V_AND, true}, {BX_IA_V256_VPAND_VdqHdqWdq, V_AND, true},
+    {BX_IA_V128_VPCMPEQB_VdqHdqWdq, V_PCMPEQB, true}, {BX_IA_V256_VPCMPEQB_VdqHdqWdq, V_PCMPEQB, true},
+    {BX_IA_V128_VPMOVMSKB_GdUdq, V_PMOVMSKB, true}, {BX_IA_V256_VPMOVMSKB_GdUdq, V_PMOVMSKB, true},
+    {BX_IA_V128_VMOVUPS_WpsVps, V_STORE, true}, {BX_IA_V256_VMOVUPS_WpsVps, V_STORE, true},
+    {BX_IA_V128_VMOVDQU_WdqVdq, V_STORE, true}, {BX_IA_V256_VMOVDQU_WdqVdq, V_STORE, true},
+    {BX_IA_V128_VMOVAPS_WpsVps, V_STOREA, true}, {BX_IA_V256_VMOVAPS_WpsVps, V_STOREA, true},
+    {BX_IA_V128_VMOVDQA_WdqVdq, V_STOREA, true}, {BX_IA_V256_VMOVDQA_WdqVdq, V_STOREA, true},
+    {BX_IA_VZEROUPPER, V_ZEROUPPER, true},
+};
+static_assert(BX_VLMAX == 2, "vector registers of two 128-bit lanes (no EVEX)");
+
+const Simd *simd_of(const bxInstruction_c *i)
+{
+  // decoded while SSE or AVX was off (CR0.TS, CR4, XCR0): the handler raises the exception
+  if (i->execute1 == &BX_CPU_C::BxNoSSE || i->execute1 == &BX_CPU_C::BxNoAVX || i->execute1 == &BX_CPU_C::BxError)
+    return NULL;
+  for (const Simd &v : simds)
+    if (v.ia == i->getIaOpcode()) return &v;
+  return NULL;
+}
+
 const Handler *handler_of(const bxInstruction_c *i)
 {
   for (const Handler &h : handlers)
@@ -765,9 +807,88 @@ struct Compiler {
     return true;
   }
 
+  // SIMD opcodes (0xfd prefix)
+  void vec(unsigned o) { emit(0xfd); leb(o); }
+  enum { V128_LOAD = 0, V128_STORE = 11, V128_CONST = 12, I8X16_EQ = 35, V128_AND = 78, V128_OR = 80,
+         V128_XOR = 81, I8X16_BITMASK = 100 };
+  uint32_t lane(unsigned r, unsigned n) { return addr_of(&CPU->vmm[r]) + 16 * n; }
+  // pushes lane n of vector register r
+  void vget(unsigned r, unsigned n) { i32c(0); vec(V128_LOAD); leb(0); leb(lane(r, n)); }
+  // stores the v128 on the stack (pushed after an i32.const 0) into lane n of r
+  void vput(unsigned r, unsigned n) { vec(V128_STORE); leb(0); leb(lane(r, n)); }
+  void vzero(unsigned r, unsigned n)
+  {
+    i32c(0); vec(V128_CONST);
+    for (int b = 0; b < 16; b++) emit(0);
+    vput(r, n);
+  }
+  // hands off unless L_EA is a multiple of align
+  void aligned(unsigned align)
+  {
+    get(L_EA); emit(W_I32_WRAP_I64); i32c((int32_t) align - 1); emit(W_I32_AND); emit(W_I32_EQZ);
+    handoff_unless();
+  }
+  bool vector(bxInstruction_c *i, const Simd *v)
+  {
+    unsigned lanes = v->vex ? i->getVL() : 1, bytes = 16 * lanes;
+    if (lanes != 1 && lanes != 2) return false;
+    bool reg = i->modC0();
+    switch (v->op) {
+      case V_ZEROUPPER:
+        for (unsigned r = 0; r < 16; r++) vzero(r, 1);
+        return true;
+      case V_PMOVMSKB:
+        vget(i->src(), 0); vec(I8X16_BITMASK);
+        if (lanes == 2) { vget(i->src(), 1); vec(I8X16_BITMASK); i32c(16); emit(W_I32_SHL); emit(W_I32_OR); }
+        emit(W_I64_EXTEND_I32_U); set(L_R);
+        reg_set(i->dst(), 32, L_R);
+        return true;
+      case V_MOV: case V_MOVA: case V_STORE: case V_STOREA: {
+        bool store = v->op == V_STORE || v->op == V_STOREA;
+        if (reg) {
+          if (store) return false;  // the register forms of the stores: rare
+          for (unsigned n = 0; n < lanes; n++) { i32c(0); vget(i->src(), n); vput(i->dst(), n); }
+        } else {
+          if (!ea(i)) return false;
+          if (v->op == V_MOVA || v->op == V_STOREA) aligned(bytes);
+          tlb(bytes, store ? 4 : 1);
+          for (unsigned n = 0; n < lanes; n++) {
+            if (store) {
+              get(L_HOST); vget(i->src(), n); vec(V128_STORE); leb(0); leb(16 * n);
+            } else {
+              i32c(0); get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); vput(i->dst(), n);
+            }
+          }
+        }
+        if (v->vex && !store && lanes == 1) vzero(i->dst(), 1);
+        return true;
+      }
+      default: {  // dst = src1 op src2: SSE's src1 is dst, VEX's is src1; src2 a register or memory
+        unsigned o = v->op == V_XOR ? V128_XOR : v->op == V_OR ? V128_OR : v->op == V_AND ? V128_AND : I8X16_EQ;
+        unsigned src1 = v->vex ? i->src1() : i->dst(), src2 = v->vex ? i->src2() : i->src();
+        if (!reg) {
+          if (!ea(i)) return false;
+          if (!v->vex) aligned(16);  // LOAD_Wdq (MXCSR.MM, misaligned SSE allowed, by the handler)
+          tlb(bytes, 1);
+        }
+        for (unsigned n = 0; n < lanes; n++) {
+          i32c(0);
+          vget(src1, n);
+          if (reg) vget(src2, n);
+          else { get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); }
+          vec(o);
+          vput(i->dst(), n);
+        }
+        if (v->vex && lanes == 1) vzero(i->dst(), 1);
+        return true;
+      }
+    }
+  }
+
   // compiles instruction k; false if it is not one the compiler knows (nothing emitted then)
   bool instruction(bxInstruction_c *i)
   {
+    if (const Simd *v = simd_of(i)) return vector(i, v);
     const Handler *h = handler_of(i);
     if (!h) return false;
     switch (h->op) {

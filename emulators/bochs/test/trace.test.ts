@@ -2,7 +2,8 @@
 // wasm; what the guest computes must not change. flags.c (built natively, run from a mapped
 // directory) prints hashes of integer instructions' results and flags, read by setcc in
 // compiled code and by pushfq through Bochs' handler; the same module under wasmtime, which
-// compiles nothing, is the reference. A busybox workload (shell loop, sha256sum, gzip) must
+// compiles nothing, is the reference; simd.c does the same for SSE2/AVX2 vector operations and
+// glibc's string functions. A busybox workload (shell loop, sha256sum, gzip) must
 // print what the same busybox prints on the host.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -30,19 +31,20 @@ describe('bochs trace compiler', () => {
     disk = busyboxDisk();
     mkdirSync(join(cache, 'tmp'), { recursive: true });
     bin = mkdtempSync(join(cache, 'tmp/bochs-trace-'));
-    execFileSync(
-      join(repo, 'tools/toolchain/run'),
-      [
-        '--',
-        'gcc',
-        '-O1',
-        '-static',
-        '-o',
-        join(bin, 'flags'),
-        join(repo, 'emulators/bochs/test/trace/flags.c'),
-      ],
-      { cwd: repo },
-    );
+    for (const name of ['flags', 'simd'])
+      execFileSync(
+        join(repo, 'tools/toolchain/run'),
+        [
+          '--',
+          'gcc',
+          '-O1',
+          '-static',
+          '-o',
+          join(bin, name),
+          join(repo, `emulators/bochs/test/trace/${name}.c`),
+        ],
+        { cwd: repo },
+      );
   });
 
   afterAll(() => {
@@ -63,20 +65,29 @@ describe('bochs trace compiler', () => {
     });
   const compiled = (stderr: string) => Number(/traces compiled (\d+)/.exec(stderr)?.[1] ?? 0);
 
+  // the program prints the same compiled under Node as interpreted under wasmtime
+  const sameCompiled = async (program: string, output: RegExp) => {
+    const [node, wasmtime] = await Promise.all([
+      run('node', [program]),
+      run('wasmtime', [program]),
+    ]);
+    expect(wasmtime.status).toBe(0);
+    expect(compiled(wasmtime.stderr.toString())).toBe(0);
+    expect(wasmtime.stdout.toString()).toMatch(output);
+    expect(node.stdout.toString()).toBe(wasmtime.stdout.toString());
+    expect(node.status).toBe(0);
+    expect(compiled(node.stderr.toString())).toBeGreaterThan(100);
+  };
+
   it(
     'integer instructions and flags: compiled under Node as interpreted under wasmtime',
-    async () => {
-      const [node, wasmtime] = await Promise.all([
-        run('node', ['/mnt/bin/flags']),
-        run('wasmtime', ['/mnt/bin/flags']),
-      ]);
-      expect(wasmtime.status).toBe(0);
-      expect(compiled(wasmtime.stderr.toString())).toBe(0);
-      expect(wasmtime.stdout.toString()).toMatch(/^(op \d+ [0-9a-f]{16}\n)+/m);
-      expect(node.stdout.toString()).toBe(wasmtime.stdout.toString());
-      expect(node.status).toBe(0);
-      expect(compiled(node.stderr.toString())).toBeGreaterThan(100);
-    },
+    () => sameCompiled('/mnt/bin/flags', /^(op \d+ [0-9a-f]{16}\n)+/m),
+    T,
+  );
+
+  it(
+    'SSE2 and AVX2 vector operations and string functions: compiled as interpreted',
+    () => sameCompiled('/mnt/bin/simd', /^(round \d [0-9a-f]{16}\n){6}$/m),
     T,
   );
 
