@@ -206,7 +206,10 @@ const Handler handlers[] = {
 // use, found by ia opcode (their handlers are templates): lanes of 128 bits, the XMM registers
 // being lane 0 of vmm[]. Legacy SSE writes lane 0 and keeps lane 1; VEX writes its length
 // (getVL) and clears the rest.
-enum VecOp { V_MOV, V_MOVA, V_STORE, V_STOREA, V_XOR, V_OR, V_AND, V_PCMPEQB, V_PMOVMSKB, V_ZEROUPPER };
+enum VecOp {
+  V_MOV, V_MOVA, V_STORE, V_STOREA, V_XOR, V_OR, V_AND, V_PCMPEQB, V_PSHUFB, V_PMOVMSKB, V_ZEROUPPER,
+  V_BROADCASTB, V_MOVD
+};
 struct Simd {
   Bit16u ia;
   Bit8u op;
@@ -231,6 +234,9 @@ const Simd simds[] = {
     {BX_IA_V128_VMOVAPS_WpsVps, V_STOREA, true}, {BX_IA_V256_VMOVAPS_WpsVps, V_STOREA, true},
     {BX_IA_V128_VMOVDQA_WdqVdq, V_STOREA, true}, {BX_IA_V256_VMOVDQA_WdqVdq, V_STOREA, true},
     {BX_IA_VZEROUPPER, V_ZEROUPPER, true},
+    {BX_IA_PSHUFB_VdqWdq, V_PSHUFB, false}, {BX_IA_V128_VPSHUFB_VdqHdqWdq, V_PSHUFB, true},
+    {BX_IA_V256_VPSHUFB_VdqHdqWdq, V_PSHUFB, true}, {BX_IA_VPBROADCASTB_VdqWb, V_BROADCASTB, true},
+    {BX_IA_V128_VMOVD_VdqEd, V_MOVD, true},
 };
 static_assert(BX_VLMAX == 2, "vector registers of two 128-bit lanes (no EVEX)");
 
@@ -809,19 +815,21 @@ struct Compiler {
 
   // SIMD opcodes (0xfd prefix)
   void vec(unsigned o) { emit(0xfd); leb(o); }
-  enum { V128_LOAD = 0, V128_STORE = 11, V128_CONST = 12, I8X16_EQ = 35, V128_AND = 78, V128_OR = 80,
-         V128_XOR = 81, I8X16_BITMASK = 100 };
+  enum { V128_LOAD = 0, V128_STORE = 11, V128_CONST = 12, I8X16_SWIZZLE = 14, I8X16_SPLAT = 15,
+         I64X2_REPLACE_LANE = 30, I8X16_EQ = 35, V128_AND = 78, V128_OR = 80, V128_XOR = 81,
+         I8X16_BITMASK = 100 };
   uint32_t lane(unsigned r, unsigned n) { return addr_of(&CPU->vmm[r]) + 16 * n; }
   // pushes lane n of vector register r
   void vget(unsigned r, unsigned n) { i32c(0); vec(V128_LOAD); leb(0); leb(lane(r, n)); }
   // stores the v128 on the stack (pushed after an i32.const 0) into lane n of r
   void vput(unsigned r, unsigned n) { vec(V128_STORE); leb(0); leb(lane(r, n)); }
-  void vzero(unsigned r, unsigned n)
+  // pushes a v128 of 16 bytes b
+  void vbytes(uint8_t b)
   {
-    i32c(0); vec(V128_CONST);
-    for (int b = 0; b < 16; b++) emit(0);
-    vput(r, n);
+    vec(V128_CONST);
+    for (int j = 0; j < 16; j++) emit(b);
   }
+  void vzero(unsigned r, unsigned n) { i32c(0); vbytes(0); vput(r, n); }
   // hands off unless L_EA is a multiple of align
   void aligned(unsigned align)
   {
@@ -836,6 +844,21 @@ struct Compiler {
     switch (v->op) {
       case V_ZEROUPPER:
         for (unsigned r = 0; r < 16; r++) vzero(r, 1);
+        return true;
+      case V_BROADCASTB:  // the low byte of an XMM register into every byte of VL lanes
+        if (!reg) return false;
+        for (unsigned n = 0; n < 2; n++) {
+          if (n >= lanes) { vzero(i->dst(), n); continue; }
+          i32c(0);
+          i32c(0); mem(W_I32_LOAD8_U, 0, lane(i->src(), 0)); vec(I8X16_SPLAT);
+          vput(i->dst(), n);
+        }
+        return true;
+      case V_MOVD:  // a 32-bit register zero-extended into the whole vector register
+        if (!reg) return false;
+        i32c(0); vbytes(0); reg_get(i->src(), 32); vec(I64X2_REPLACE_LANE); emit(0);
+        vput(i->dst(), 0);
+        vzero(i->dst(), 1);
         return true;
       case V_PMOVMSKB:
         vget(i->src(), 0); vec(I8X16_BITMASK);
@@ -864,7 +887,8 @@ struct Compiler {
         return true;
       }
       default: {  // dst = src1 op src2: SSE's src1 is dst, VEX's is src1; src2 a register or memory
-        unsigned o = v->op == V_XOR ? V128_XOR : v->op == V_OR ? V128_OR : v->op == V_AND ? V128_AND : I8X16_EQ;
+        unsigned o = v->op == V_XOR ? V128_XOR : v->op == V_OR ? V128_OR : v->op == V_AND ? V128_AND
+                   : v->op == V_PSHUFB ? I8X16_SWIZZLE : I8X16_EQ;
         unsigned src1 = v->vex ? i->src1() : i->dst(), src2 = v->vex ? i->src2() : i->src();
         if (!reg) {
           if (!ea(i)) return false;
@@ -876,6 +900,8 @@ struct Compiler {
           vget(src1, n);
           if (reg) vget(src2, n);
           else { get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); }
+          // PSHUFB: an index with bit 7 set gives 0, as swizzle's indexes past 15 do
+          if (v->op == V_PSHUFB) { vbytes(0x8f); vec(V128_AND); }
           vec(o);
           vput(i->dst(), n);
         }

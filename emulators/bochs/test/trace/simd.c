@@ -17,7 +17,7 @@ static void mix128(__m128i v) {
 
 static _Alignas(32) unsigned char buf[256];
 
-__attribute__((noinline)) static void sse(unsigned off, unsigned char c) {
+__attribute__((noinline, target("ssse3"))) static void sse(unsigned off, unsigned char c) {
   __m128i a = _mm_load_si128((const __m128i *)buf);            /* movdqa load */
   __m128i u = _mm_loadu_si128((const __m128i *)(buf + off));   /* movdqu load */
   __m128i k = _mm_set1_epi8((char)c);
@@ -28,6 +28,7 @@ __attribute__((noinline)) static void sse(unsigned off, unsigned char c) {
   mix((unsigned)_mm_movemask_epi8(eq));                         /* pmovmskb */
   mix((unsigned)_mm_movemask_epi8(n));
   mix128(o);
+  mix128(_mm_shuffle_epi8(u, x));                               /* pshufb */
   _mm_storeu_si128((__m128i *)(buf + 64 + off), x);             /* movdqu store */
   _mm_store_si128((__m128i *)(buf + 128), n);                   /* movdqa store */
 }
@@ -35,12 +36,15 @@ __attribute__((noinline)) static void sse(unsigned off, unsigned char c) {
 __attribute__((noinline, target("avx2"))) static void avx(unsigned off, unsigned char c) {
   __m256i u = _mm256_loadu_si256((const __m256i *)(buf + off)); /* vmovdqu 256 */
   __m256i a = _mm256_load_si256((const __m256i *)buf);          /* vmovdqa 256 */
-  __m256i k = _mm256_set1_epi8((char)c);
+  __m128i d = _mm_cvtsi32_si128((int)(c * 0x01010101u + off));  /* vmovd */
+  __m256i k = _mm256_broadcastb_epi8(d);                          /* vpbroadcastb */
+  mix128(_mm_shuffle_epi8(d, _mm256_castsi256_si128(u)));         /* vpshufb 128 */
   __m256i eq = _mm256_cmpeq_epi8(u, k);                          /* vpcmpeqb 256 */
   __m256i x = _mm256_xor_si256(a, u);                            /* vpxor 256 */
   __m256i o = _mm256_or_si256(eq, _mm256_and_si256(x, a));       /* vpor, vpand 256 */
   mix((unsigned)_mm256_movemask_epi8(eq));                       /* vpmovmskb 256 */
   mix((unsigned)_mm256_movemask_epi8(o));
+  mix((unsigned)_mm256_movemask_epi8(_mm256_shuffle_epi8(x, u))); /* vpshufb 256 */
   __m128i l = _mm_loadu_si128((const __m128i *)(buf + off + 1)); /* vmovdqu 128 */
   __m128i e = _mm_cmpeq_epi8(l, _mm256_castsi256_si128(k));      /* vpcmpeqb 128 */
   mix((unsigned)_mm_movemask_epi8(_mm_xor_si128(e, l)));         /* vpxor, vpmovmskb 128 */
