@@ -911,10 +911,27 @@ struct Compiler {
     }
   }
 
+  // JMP and CALL through a pointer in memory (LOAD_Eq, then JMP_EqR or CALL_EqR on the value):
+  // calls through the GOT and IFUNC-resolved functions
+  bool branch_through_memory(bxInstruction_c *i)
+  {
+    bool call = i->execute2() == &BX_CPU_C::CALL_EqR;
+    if (!call && i->execute2() != &BX_CPU_C::JMP_EqR) return false;
+    if (!ea(i)) return false;
+    tlb(8, 1);
+    load(64); set(L_R);
+    canonical(L_R); handoff_unless();
+    tally(&dyn.exits[X_INDIRECT]);
+    if (call) { rip_plus(next); set(L_A); push(L_A); }
+    exit_to(false);
+    return true;
+  }
+
   // compiles instruction k; false if it is not one the compiler knows (nothing emitted then)
   bool instruction(bxInstruction_c *i)
   {
     if (const Simd *v = simd_of(i)) return vector(i, v);
+    if (i->execute1 == &BX_CPU_C::LOAD_Eq) return branch_through_memory(i);
     const Handler *h = handler_of(i);
     if (!h) return false;
     switch (h->op) {
