@@ -335,8 +335,7 @@ struct Compiler {
     if (size < 32) {
       used |= 1u << r;
       Bit64u mask = size == 16 ? 0xffff : 0xff;
-        get(L_REG0 + r);
-      i64c((int64_t) ~mask); emit(W_I64_AND);
+      get(L_REG0 + r); i64c((int64_t) ~mask); emit(W_I64_AND);
       get(l); i64c((int64_t) mask); emit(W_I64_AND); emit(W_I64_OR);
     } else {
       get(l);
