@@ -820,6 +820,8 @@ struct Compiler {
   uint32_t lane(unsigned r, unsigned n) { return addr_of(&CPU->vmm[r]) + 16 * n; }
   // pushes lane n of vector register r
   void vget(unsigned r, unsigned n) { i32c(0); vec(V128_LOAD); leb(0); leb(lane(r, n)); }
+  // pushes the 16 bytes of guest memory at L_HOST + 16n (the TLB check done)
+  void vhost(unsigned n) { get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); }
   // stores the v128 on the stack (pushed after an i32.const 0) into lane n of r
   void vput(unsigned r, unsigned n) { vec(V128_STORE); leb(0); leb(lane(r, n)); }
   // pushes a v128 of 16 bytes b
@@ -878,7 +880,7 @@ struct Compiler {
             if (store) {
               get(L_HOST); vget(i->src(), n); vec(V128_STORE); leb(0); leb(16 * n);
             } else {
-              i32c(0); get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); vput(i->dst(), n);
+              i32c(0); vhost(n); vput(i->dst(), n);
             }
           }
         }
@@ -898,7 +900,7 @@ struct Compiler {
           i32c(0);
           vget(src1, n);
           if (reg) vget(src2, n);
-          else { get(L_HOST); vec(V128_LOAD); leb(0); leb(16 * n); }
+          else vhost(n);
           // PSHUFB: an index with bit 7 set gives 0, as swizzle's indexes past 15 do
           if (v->op == V_PSHUFB) { vbytes(0x8f); vec(V128_AND); }
           vec(o);
